@@ -1,0 +1,40 @@
+import asyncio
+import logging
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+
+log = logging.getLogger(__name__)
+
+
+async def _layer_round_trip():
+    layer = get_channel_layer()
+    channel = await layer.new_channel("healthz.")
+    token = uuid.uuid4().hex
+    await layer.send(channel, {"type": "healthz", "token": token})
+    message = await asyncio.wait_for(layer.receive(channel), timeout=2)
+    return message.get("token") == token
+
+
+@never_cache
+def healthz(request):
+    """200 {"ok": true} while the database and the channel layer both answer, else 503."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            checks["database"] = cursor.fetchone() == (1,)
+    except Exception:
+        log.exception("healthz: database")
+        checks["database"] = False
+    try:
+        checks["channel_layer"] = async_to_sync(_layer_round_trip)()
+    except Exception:
+        log.exception("healthz: channel layer")
+        checks["channel_layer"] = False
+    ok = all(checks.values())
+    return JsonResponse({"ok": ok, **checks}, status=200 if ok else 503)

@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from config import health
+from redemption import api
+
+api_v1 = [
+    path("auth/token/", api.TokenView.as_view(), name="api-token"),
+    path("check/", api.CheckView.as_view(), name="api-check"),
+    path("redeem/", api.RedeemView.as_view(), name="api-redeem"),
+    path("redemptions/", api.RedemptionListView.as_view(), name="api-redemptions"),
+    path("redemptions/mine/", api.MineView.as_view(), name="api-redemptions-mine"),
+    path("redemptions/<int:pk>/reverse/", api.ReverseView.as_view(), name="api-reverse"),
+    path("stores/", api.StoreListView.as_view(), name="api-stores"),
+    path("staff/", api.StaffListView.as_view(), name="api-staff"),
+    path("staff/<int:pk>/", api.StaffDetailView.as_view(), name="api-staff-detail"),
+    path("products/", api.ProductListView.as_view(), name="api-products"),
+    path("vouchers/", api.VoucherListView.as_view(), name="api-vouchers"),
+    path("ping/", api.PingView.as_view(), name="api-ping"),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[AllowAny]),
+        name="api-docs",
+    ),
+    path("healthz", health.healthz, name="healthz"),
+    path("staff/", include("staff.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,61 @@
+"""Events: written in the transaction of what they report, pushed to live dashboards after commit.
+
+The row is the record (a dashboard that reconnects with ?after=<id> is sent what it missed;
+webhook delivery reads the same rows), the push is only the fast path.
+"""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+from redemption import present
+from redemption.models import Event
+
+log = logging.getLogger(__name__)
+
+
+def store_group(store_id):
+    return f"store.{store_id}"
+
+
+def merchant_group(merchant_id):
+    return f"merchant.{merchant_id}"
+
+
+def emit(merchant, type, *, store=None, **facts):
+    tz = merchant.tz
+    data = {}
+    for name, value in facts.items():
+        if name == "redemption":
+            data[name] = present.redemption_data(value, tz)
+        elif name == "voucher":
+            data[name] = present.voucher_data(value, tz)
+        elif name == "staff":
+            data[name] = present.staff_data(value)
+        else:
+            data[name] = value
+    if store is not None:
+        data["store"] = present.store_data(store)
+    event = Event.objects.create(merchant_id=merchant.pk, store=store, type=type, data=data, at=timezone.now())
+    transaction.on_commit(lambda: push(event, tz))
+    return event
+
+
+def message(event, tz):
+    return {"type": event.type, "id": event.id, "at": present.when(event.at, tz), **event.data}
+
+
+def push(event, tz):
+    """Send to the dashboards watching the event's store (or the whole merchant). Never raises:
+    the event is already committed, and a dashboard that missed it catches up from the table."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    group = store_group(event.store_id) if event.store_id else merchant_group(event.merchant_id)
+    try:
+        async_to_sync(layer.group_send)(group, {"type": "event.push", "event": message(event, tz)})
+    except Exception:
+        log.exception("live push of event %s failed", event.id)

@@ -1,0 +1,216 @@
+import secrets
+import zoneinfo
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from redemption import codes
+
+
+class Merchant(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def tz(self):
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Store(models.Model):
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="stores", verbose_name=_("merchant"))
+    name = models.CharField(_("name"), max_length=100)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class Product(models.Model):
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="products", verbose_name=_("merchant"))
+    name = models.CharField(_("name"), max_length=100)
+    face_value = models.DecimalField(_("face value"), max_digits=10, decimal_places=2)
+    uses_per_voucher = models.PositiveIntegerField(_("uses per voucher"), default=1)
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    valid_days = models.PositiveIntegerField(
+        _("valid days"), null=True, blank=True, help_text=_("Days of validity counted from the day of issue.")
+    )
+    stores = models.ManyToManyField(
+        Store, blank=True, related_name="products", verbose_name=_("stores"),
+        help_text=_("Leave empty to accept the product in every store."),
+    )
+    require_live_qr = models.BooleanField(_("require the buyer's live QR"), default=False)
+    instructions = models.TextField(_("how to use"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(uses_per_voucher__gte=1), name="product_uses_at_least_one"),
+            models.CheckConstraint(condition=Q(face_value__gte=0), name="product_face_value_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Channel(models.TextChoices):
+    MANUAL = "manual", _("Manual")
+    API = "api", _("API")
+    PDD = "pdd", _("Pinduoduo")
+    TAOBAO = "taobao", _("Taobao")
+    YOUZAN = "youzan", _("Youzan")
+    DOUYIN = "douyin", _("Douyin")
+    MEITUAN = "meituan", _("Meituan")
+    OTHER = "other", _("Other")
+
+
+def new_token():
+    return secrets.token_urlsafe(18)
+
+
+class Voucher(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        VOIDED = "voided", _("Voided")
+        FROZEN = "frozen", _("Frozen")
+
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="vouchers", verbose_name=_("merchant"))
+    product = models.ForeignKey(Product, models.PROTECT, related_name="vouchers", verbose_name=_("product"))
+    code = models.CharField(_("code"), max_length=128)
+    # The buyer page's address: unguessable, and not the code, so the page can be shared safely.
+    token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.MANUAL)
+    order_no = models.CharField(_("order number"), max_length=64)
+    line = models.PositiveIntegerField(default=1, help_text="position of the voucher within its order")
+    buyer_phone = models.CharField(_("buyer phone"), max_length=32, blank=True)
+    uses_total = models.PositiveIntegerField(_("uses"))
+    uses_left = models.IntegerField(_("uses left"))
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.ACTIVE)
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("issued"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("voucher")
+        verbose_name_plural = _("vouchers")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "code"], name="voucher_code_unique_per_merchant"),
+            models.UniqueConstraint(
+                fields=["merchant", "channel", "order_no", "line"], name="voucher_order_line_unique"
+            ),
+            models.CheckConstraint(condition=Q(uses_left__gte=0), name="voucher_uses_left_not_negative"),
+            models.CheckConstraint(condition=Q(uses_left__lte=F("uses_total")), name="voucher_uses_left_within_total"),
+        ]
+        indexes = [models.Index(fields=["merchant", "order_no"])]
+
+    def __str__(self):
+        return codes.mask(self.code)
+
+    def status(self, now=None):
+        """What the buyer and the staff are told: active, redeemed, expired, voided or frozen."""
+        if self.state != self.State.ACTIVE:
+            return self.state
+        if self.uses_left <= 0:
+            return "redeemed"
+        if self.valid_until and (now or timezone.now()) > self.valid_until:
+            return "expired"
+        return "active"
+
+
+class Redemption(models.Model):
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="redemptions")
+    voucher = models.ForeignKey(Voucher, models.PROTECT, related_name="redemptions", verbose_name=_("voucher"))
+    store = models.ForeignKey(Store, models.PROTECT, related_name="redemptions", verbose_name=_("store"))
+    staff = models.ForeignKey("staff.Membership", models.PROTECT, related_name="redemptions", verbose_name=_("staff"))
+    uses = models.PositiveIntegerField(_("uses"), default=1)
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    reversed_at = models.DateTimeField(_("reversed at"), null=True, blank=True)
+    reversed_by = models.ForeignKey(
+        "staff.Membership", models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("reversed by")
+    )
+    reverse_reason = models.CharField(_("reason for reversal"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("redemption")
+        verbose_name_plural = _("redemptions")
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="redemption_idempotency_key_unique_per_staff",
+            ),
+            models.CheckConstraint(condition=Q(uses__gte=1), name="redemption_uses_at_least_one"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "at"]),
+            models.Index(fields=["staff", "at"]),
+            models.Index(fields=["voucher", "at"]),
+        ]
+
+    def __str__(self):
+        return f"{codes.mask(self.voucher.code)} × {self.uses}"
+
+    @property
+    def reversed(self):
+        return self.reversed_at is not None
+
+
+class Attempt(models.Model):
+    """Every check and redeem, refused or not: the record behind "was it used already?" disputes."""
+
+    class Kind(models.TextChoices):
+        CHECK = "check", _("Check")
+        REDEEM = "redeem", _("Redeem")
+
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="attempts")
+    staff = models.ForeignKey("staff.Membership", models.CASCADE, related_name="attempts")
+    store = models.ForeignKey(Store, models.SET_NULL, null=True, blank=True, related_name="+")
+    voucher = models.ForeignKey(Voucher, models.SET_NULL, null=True, blank=True, related_name="attempts")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    input_masked = models.CharField(max_length=40)
+    result = models.CharField(max_length=24)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attempt")
+        verbose_name_plural = _("attempts")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["staff", "at"]), models.Index(fields=["merchant", "at"])]
+
+
+class Event(models.Model):
+    """What happened, in order: the live feed replays from here (?after=<id>), webhooks deliver from here."""
+
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="events")
+    store = models.ForeignKey(Store, models.SET_NULL, null=True, blank=True, related_name="+")
+    type = models.CharField(max_length=32)
+    data = models.JSONField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["merchant", "id"])]

@@ -1,0 +1,312 @@
+"""Writes of the redemption domain. The redeem path is hot: every query here is counted in tests."""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from redemption import codes, events
+from redemption.models import Attempt, Event, Product, Redemption, Store, Voucher
+from staff.models import Membership, Role
+
+log = logging.getLogger(__name__)
+
+
+class Refusal(Exception):
+    """A refusal with a stable machine code (the contract's `result`) and the facts behind it."""
+
+    def __init__(self, reason, voucher=None, **facts):
+        super().__init__(reason)
+        self.reason = reason
+        self.voucher = voucher
+        self.facts = facts
+
+
+# Answers that count towards locking a member out: what guessing codes looks like.
+GUESS_REASONS = frozenset({"invalid_code", "not_found"})
+
+
+@dataclass
+class Outcome:
+    result: str
+    store: Store
+    voucher: Voucher
+    redemption: Redemption | None = None
+    facts: dict = field(default_factory=dict)
+
+
+def voucher_check(*, member: Membership, raw_code, store_id=None) -> Outcome:
+    """Tell whether a code could be redeemed here and now. Changes nothing but the attempt log."""
+    store = resolve_store(member, store_id)
+    parsed = _parse(member, store, raw_code, Attempt.Kind.CHECK)
+    now = timezone.now()
+    voucher = _find(member, store, parsed, Attempt.Kind.CHECK).first()
+    try:
+        if voucher is None:
+            raise _not_found(parsed)
+        _guard(voucher, parsed, uses=1, now=now)
+    except Refusal as refusal:
+        _refused(member, store, parsed, Attempt.Kind.CHECK, refusal, voucher)
+    _record(member, store, parsed, Attempt.Kind.CHECK, "redeemable", voucher)
+    return Outcome("redeemable", store, voucher)
+
+
+def voucher_redeem(*, member: Membership, raw_code, uses=1, store_id=None, idempotency_key=None) -> Outcome:
+    """Redeem `uses` uses of a voucher at a store.
+
+    Guarantee: however many requests for one voucher arrive at once, from any number of server
+    processes, at most `uses_left` uses are ever granted. The voucher row is locked (SELECT ... FOR
+    UPDATE) for the few statements between reading it and writing it back, and the write is
+    conditional on the uses still being there; the database's CHECK (uses_left >= 0) is the last
+    line. A repeat with the same idempotency key by the same member returns the first redemption.
+    """
+    store = resolve_store(member, store_id)
+    if idempotency_key:
+        first = _replay(member, idempotency_key)
+        if first:
+            return first
+    parsed = _parse(member, store, raw_code, Attempt.Kind.REDEEM)
+    try:
+        with transaction.atomic():
+            return _redeem_locked(member, store, parsed, uses, idempotency_key)
+    except IntegrityError:
+        # Another request with the same key won the race; its answer is ours (our writes rolled back).
+        first = idempotency_key and _replay(member, idempotency_key)
+        if not first:
+            raise
+        return first
+    except Refusal as refusal:
+        _refused(member, store, parsed, Attempt.Kind.REDEEM, refusal, refusal.voucher)
+
+
+def _redeem_locked(member, store, parsed, uses, idempotency_key):
+    now = timezone.now()
+    voucher = _find(member, store, parsed, Attempt.Kind.REDEEM).select_for_update(of=("self",)).first()
+    if voucher is None:
+        raise _not_found(parsed)
+    try:
+        _guard(voucher, parsed, uses=uses, now=now)
+    except Refusal as refusal:
+        refusal.voucher = voucher
+        raise
+    # Conditional even under the lock: if anything ever reaches this row without the lock,
+    # the WHERE clause still refuses to go below zero.
+    if not Voucher.objects.filter(pk=voucher.pk, uses_left__gte=uses).update(uses_left=F("uses_left") - uses):
+        raise Refusal("already_redeemed", voucher)
+    voucher.uses_left -= uses
+    redemption = Redemption.objects.create(
+        merchant_id=member.merchant_id, voucher=voucher, store=store, staff=member,
+        uses=uses, at=now, idempotency_key=idempotency_key or None,
+    )
+    _record(member, store, parsed, Attempt.Kind.REDEEM, "redeemed", voucher, at=now)
+    events.emit(member.merchant, "redemption.created", store=store, redemption=redemption, voucher=voucher)
+    return Outcome("redeemed", store, voucher, redemption)
+
+
+def _replay(member, key):
+    redemption = (
+        Redemption.objects.select_related("voucher__product", "store", "staff")
+        .filter(staff=member, idempotency_key=key)
+        .first()
+    )
+    if redemption is None:
+        return None
+    return Outcome("redeemed", redemption.store, redemption.voucher, redemption)
+
+
+def resolve_store(member, store_id):
+    """The store the member is working at: the one named, or their only one."""
+    stores = member.merchant.stores.all() if member.is_owner else member.stores.all()
+    if store_id is None:
+        stores = list(stores.only("id", "name")[:2])
+        if len(stores) != 1:
+            raise Refusal("store_required")
+        return stores[0]
+    store = stores.filter(pk=store_id).only("id", "name").first()
+    if store is None:
+        raise Refusal("forbidden")
+    return store
+
+
+def _parse(member, store, raw_code, kind):
+    left = member.throttled_for()
+    if left:
+        _record(member, store, None, kind, "throttled")
+        raise Refusal("throttled", retry_after=left)
+    try:
+        return codes.parse(raw_code)
+    except codes.InvalidCode:
+        refusal = Refusal("invalid_code")
+        _refused(member, store, None, kind, refusal, raw=raw_code)
+
+
+def _find(member, store, parsed, kind):
+    """The voucher the input names, in the member's merchant only: a foreign code is unknown."""
+    links = Product.stores.through.objects.filter(product_id=OuterRef("product_id"))
+    qs = Voucher.objects.select_related("product").annotate(
+        store_limited=Exists(links), store_listed=Exists(links.filter(store_id=store.pk))
+    )
+    qs = qs.filter(merchant_id=member.merchant_id)
+    return qs.filter(code=parsed.code) if parsed.code else qs.filter(token=parsed.token)
+
+
+def _not_found(parsed):
+    # A 16-digit entry whose check digit fails, and that matched no imported code, is a typo.
+    if parsed.code and codes.looks_generated(parsed.code) and not codes.damm_valid(parsed.code):
+        return Refusal("invalid_code")
+    return Refusal("not_found")
+
+
+def _guard(voucher, parsed, *, uses, now):
+    """Raise the first reason this voucher cannot give `uses` uses now, in the order a clerk needs."""
+    if voucher.state == Voucher.State.VOIDED:
+        raise Refusal("voided", voided_at=voucher.voided_at)
+    if voucher.state == Voucher.State.FROZEN:
+        raise Refusal("frozen")
+    if parsed.is_live and not parsed.live_ok:
+        raise Refusal("qr_expired")
+    if voucher.product.require_live_qr and not parsed.is_live:
+        raise Refusal("live_qr_required")
+    if voucher.uses_left <= 0:
+        raise Refusal("already_redeemed", last_redemption=_last_redemption(voucher))
+    if voucher.valid_from and now < voucher.valid_from:
+        raise Refusal("not_yet_valid", valid_from=voucher.valid_from)
+    if voucher.valid_until and now > voucher.valid_until:
+        raise Refusal("expired", valid_until=voucher.valid_until)
+    if voucher.store_limited and not voucher.store_listed:
+        raise Refusal("wrong_store")
+    if uses > voucher.uses_left:
+        raise Refusal("insufficient_uses", uses_left=voucher.uses_left)
+
+
+def _last_redemption(voucher):
+    return (
+        Redemption.objects.select_related("store", "staff")
+        .filter(voucher=voucher, reversed_at=None)
+        .order_by("-at", "-id")
+        .first()
+    )
+
+
+def _record(member, store, parsed, kind, result, voucher=None, *, at=None, raw=None):
+    masked = parsed.masked if parsed else codes.mask(str(raw or "")[:40])
+    Attempt.objects.create(
+        merchant_id=member.merchant_id, staff=member, store=store, voucher=voucher,
+        kind=kind, input_masked=masked[:40], result=result, at=at or timezone.now(),
+    )
+
+
+def _refused(member, store, parsed, kind, refusal, voucher=None, *, raw=None):
+    """Log a refusal as an attempt, lock out a member who looks to be guessing, and re-raise."""
+    refusal.voucher = voucher
+    _record(member, store, parsed, kind, refusal.reason, voucher, raw=raw)
+    if refusal.reason in GUESS_REASONS:
+        _throttle_if_guessing(member)
+    events.emit(
+        member.merchant, "attempt.refused", store=store, reason=refusal.reason, staff=member,
+        code_masked=parsed.masked if parsed else codes.mask(str(raw or "")[:40]),
+    )
+    raise refusal
+
+
+def _throttle_if_guessing(member):
+    now = timezone.now()
+    window = dt.timedelta(seconds=settings.THROTTLE_WINDOW)
+    recent = Attempt.objects.filter(staff=member, at__gt=now - window, result__in=GUESS_REASONS)
+    if recent.count() >= settings.THROTTLE_LIMIT:
+        member.throttled_until = now + window
+        Membership.objects.filter(pk=member.pk).update(throttled_until=member.throttled_until)
+        log.warning("staff %s locked out for %ss after repeated unknown codes", member.pk, settings.THROTTLE_WINDOW)
+
+
+def redemption_reverse(*, member: Membership, redemption_id, reason="") -> Redemption:
+    """Undo a redemption (撤销核销): the uses go back to the voucher, the record stays, marked reversed.
+
+    Owners may reverse any time; managers in their stores within 24 hours; clerks their own
+    within 10 minutes.
+    """
+    redemption = (
+        Redemption.objects.select_related("voucher__product", "store", "staff")
+        .filter(merchant_id=member.merchant_id, pk=redemption_id)
+        .first()
+    )
+    if redemption is None:
+        raise Refusal("not_found")
+    now = timezone.now()
+    age = now - redemption.at
+    if member.role == Role.MANAGER:
+        allowed = redemption.store_id in member.store_ids() and age <= dt.timedelta(hours=24)
+    elif member.role == Role.CLERK:
+        allowed = redemption.staff_id == member.pk and age <= dt.timedelta(minutes=10)
+    else:
+        allowed = member.is_owner
+    if not allowed:
+        raise Refusal("forbidden")
+    with transaction.atomic():
+        # Compare-and-swap: of two reversals at once, only the one that flips reversed_at gives uses back.
+        flipped = Redemption.objects.filter(pk=redemption.pk, reversed_at=None).update(
+            reversed_at=now, reversed_by=member, reverse_reason=reason[:200]
+        )
+        if not flipped:
+            raise Refusal("already_reversed")
+        Voucher.objects.filter(pk=redemption.voucher_id).update(uses_left=F("uses_left") + redemption.uses)
+        redemption.reversed_at, redemption.reversed_by, redemption.reverse_reason = now, member, reason[:200]
+        redemption.voucher.uses_left += redemption.uses
+        events.emit(
+            member.merchant, "redemption.reversed", store=redemption.store,
+            redemption=redemption, voucher=redemption.voucher,
+        )
+    return redemption
+
+
+def validity_for(product, issued_at, tz):
+    """A voucher's validity: the product's window, cut short by `valid_days` counted from the day of issue."""
+    valid_until = product.valid_until
+    if product.valid_days:
+        last_day = issued_at.astimezone(tz).date() + dt.timedelta(days=product.valid_days - 1)
+        end = dt.datetime.combine(last_day, dt.time.max, tzinfo=tz)
+        valid_until = min(valid_until, end) if valid_until else end
+    return product.valid_from, valid_until
+
+
+MAX_QUANTITY = 1000
+
+
+def voucher_issue(*, product: Product, order_no, channel="manual", quantity=1, buyer_phone="") -> tuple[list, bool]:
+    """Issue `quantity` vouchers for an order. Idempotent on (merchant, channel, order_no):
+    a repeat returns the vouchers already issued and False."""
+    merchant = product.merchant
+    existing = list(Voucher.objects.filter(merchant=merchant, channel=channel, order_no=order_no).order_by("line", "id"))
+    if existing:
+        return existing, False
+    now = timezone.now()
+    valid_from, valid_until = validity_for(product, now, merchant.tz)
+    for _attempt in range(3):
+        vouchers = [
+            Voucher(
+                merchant=merchant, product=product, code=codes.generate(), channel=channel, order_no=order_no,
+                line=line, buyer_phone=buyer_phone, uses_total=product.uses_per_voucher,
+                uses_left=product.uses_per_voucher, valid_from=valid_from, valid_until=valid_until, created_at=now,
+            )
+            for line in range(1, quantity + 1)
+        ]
+        try:
+            with transaction.atomic():
+                Voucher.objects.bulk_create(vouchers)
+        except IntegrityError:
+            # Either the same order was issued at the same moment (answer with its vouchers),
+            # or, once in a blue moon, a random code collided (draw again).
+            existing = list(Voucher.objects.filter(merchant=merchant, channel=channel, order_no=order_no).order_by("line", "id"))
+            if existing:
+                return existing, False
+            continue
+        if not vouchers[0].pk:  # backends that do not return ids from bulk inserts
+            vouchers = list(Voucher.objects.filter(merchant=merchant, channel=channel, order_no=order_no).order_by("line"))
+        for voucher in vouchers:
+            voucher.product = product
+        return vouchers, True
+    raise RuntimeError("could not draw unique voucher codes")
