@@ -80,14 +80,14 @@ def code_input(data):
 
 
 class RedeemInput(serializers.Serializer):
-    code = serializers.JSONField(required=False, help_text="The code as typed or scanned, or a buyer QR payload.")
+    code = serializers.JSONField(required=False, allow_null=True, help_text="The code as typed or scanned, or a buyer QR payload.")
     uses = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1000)
     store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
     idempotency_key = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
 
 
 class CheckInput(serializers.Serializer):
-    code = serializers.JSONField(required=False)
+    code = serializers.JSONField(required=False, allow_null=True)
     store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
 
 

@@ -1,0 +1,87 @@
+"""Seed the bench database through the app's own services and write what the clients need as JSON.
+
+Usage: seed.py OUT.json HTTP_VOUCHERS PGBENCH_VOUCHERS
+"""
+
+import json
+import sys
+from decimal import Decimal
+
+import djangoenv
+
+djangoenv.setup()
+
+from django.db import connection, transaction  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
+
+from redemption import services  # noqa: E402
+from redemption.models import Product, Store, Voucher  # noqa: E402
+from staff.models import Role  # noqa: E402
+from staff.services import merchant_create, staff_create  # noqa: E402
+
+CLERKS = 32
+PASSWORD = "bench-only-9"
+
+
+def clerk_tokens(merchant, store):
+    tokens = []
+    for n in range(1, CLERKS + 1):
+        member = staff_create(
+            merchant=merchant, username=f"bench-clerk-{n}", password=PASSWORD,
+            display_name=f"Clerk {n}", role=Role.CLERK, stores=[store],
+        )
+        tokens.append(Token.objects.create(user=member.user).key)
+    return tokens
+
+
+def issue_codes(product, count):
+    codes = []
+    order = 0
+    while len(codes) < count:
+        order += 1
+        quantity = min(services.MAX_QUANTITY, count - len(codes))
+        vouchers, _ = services.voucher_issue(product=product, order_no=f"BENCH-{order:05d}", quantity=quantity)
+        codes.extend(v.code for v in vouchers)
+    return codes
+
+
+def pgbench_pool(product, count):
+    """Vouchers for pgbench, inserted in one statement: pgbench reaches them by id, and their codes
+    are derived from the id ('PGB' + 13 digits) so its script can look them up by code as the app does."""
+    table = Voucher._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {table} (merchant_id, product_id, code, token, channel, order_no, line, buyer_phone,
+                    uses_total, uses_left, state, created_at)
+                SELECT %s, %s, 'PGB' || lpad(g::text, 13, '0'), 'pgb' || g, 'manual', 'PGBENCH', g, '',
+                    1, 1, 'active', now()
+                FROM generate_series(1, %s) AS g""",
+            [product.merchant_id, product.pk, count],
+        )
+    return count
+
+
+@transaction.atomic
+def seed(http_count, pg_count):
+    owner = merchant_create(name="Bench Merchant", owner_username="bench-owner", owner_password=PASSWORD)
+    merchant = owner.merchant
+    store = Store.objects.create(merchant=merchant, name="Bench Store")
+    product = Product.objects.create(merchant=merchant, name="Bench Meal", face_value=Decimal("10.00"), uses_per_voucher=1)
+    return {
+        "merchant_id": merchant.pk,
+        "store_id": store.pk,
+        "tokens": clerk_tokens(merchant, store),
+        "codes": issue_codes(product, http_count),
+        "pgbench_vouchers": pgbench_pool(product, pg_count),
+    }
+
+
+def main():
+    out, http_count, pg_count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    data = seed(http_count, pg_count)
+    with open(out, "w") as f:
+        json.dump(data, f)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""The cast: Acme has two stores; olivia owns it, mike manages store A, carol clerks at A,
+dave clerks at B; oscar owns Other Co. Products: a meal voucher (1 use) and a car-wash pass (3 uses)."""
+
+import os
+import shutil
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from redemption import services
+from redemption.models import Product, Store
+from staff.models import Role
+from staff.services import merchant_create, staff_create
+
+IN_CI = os.environ.get("CI") == "true"
+PASSWORD = "correct-horse-9"
+
+
+def pytest_configure(config):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL and Redis tests run when DATABASE_URL / REDIS_URL point at them (make test does both
+    in CI); on the default SQLite set-up they are left out, and the summary says so."""
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    on_redis = bool(settings.REDIS_URL)
+    keep, left_out = [], []
+    for item in items:
+        needs_pg = item.get_closest_marker("postgres") and not on_postgres
+        needs_redis = item.get_closest_marker("redis") and not on_redis
+        (left_out if needs_pg or needs_redis else keep).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = keep
+        config._services_note = (
+            f"{len(left_out)} tests need PostgreSQL or Redis and were left out: "
+            "run with DATABASE_URL=postgres://... and REDIS_URL=redis://..."
+        )
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    note = getattr(config, "_services_note", None)
+    if note:
+        terminalreporter.write_line(note)
+
+
+def chromium_path():
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        message = "Chromium is not installed (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def acme(db):
+    return merchant_create(name="Acme", owner_username="olivia", owner_password=PASSWORD, owner_display_name="Olivia").merchant
+
+
+@pytest.fixture
+def olivia(acme):
+    return acme.members.get(role=Role.OWNER)
+
+
+@pytest.fixture
+def store_a(acme):
+    return Store.objects.create(merchant=acme, name="A 人民路店")
+
+
+@pytest.fixture
+def store_b(acme):
+    return Store.objects.create(merchant=acme, name="B 滨江店")
+
+
+@pytest.fixture
+def mike(acme, store_a, store_b):
+    return staff_create(merchant=acme, username="mike", password=PASSWORD, display_name="Mike",
+                        role=Role.MANAGER, stores=[store_a])
+
+
+@pytest.fixture
+def carol(acme, store_a):
+    return staff_create(merchant=acme, username="carol", password=PASSWORD, display_name="Carol", stores=[store_a])
+
+
+@pytest.fixture
+def dave(acme, store_b):
+    return staff_create(merchant=acme, username="dave", password=PASSWORD, display_name="Dave", stores=[store_b])
+
+
+@pytest.fixture
+def oscar(db):
+    other = merchant_create(name="Other Co", owner_username="oscar", owner_password=PASSWORD, owner_display_name="Oscar")
+    Store.objects.create(merchant=other.merchant, name="Other store")
+    return other
+
+
+@pytest.fixture
+def meal(acme):
+    return Product.objects.create(merchant=acme, name="双人套餐券", face_value=Decimal("98.00"))
+
+
+@pytest.fixture
+def wash(acme):
+    return Product.objects.create(merchant=acme, name="洗车 3 次卡", face_value=Decimal("90.00"), uses_per_voucher=3)
+
+
+@pytest.fixture
+def issue():
+    """issue(product, **voucher fields to override) -> a fresh voucher."""
+    counter = iter(range(1, 10**6))
+
+    def issue(product, **overrides):
+        vouchers, _ = services.voucher_issue(product=product, order_no=f"T-{next(counter)}")
+        voucher = vouchers[0]
+        if overrides:
+            for name, value in overrides.items():
+                setattr(voucher, name, value)
+            voucher.save()
+        return voucher
+
+    return issue
+
+
+def api_as(member):
+    client = APIClient()
+    if member is not None:
+        token, _ = Token.objects.get_or_create(user=member.user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api():
+    return api_as
