@@ -265,6 +265,9 @@ class StoresField(serializers.ListField):
             raise serializers.ValidationError(_("Unknown store."))
         return stores
 
+    def to_representation(self, stores):
+        return sorted(store.id for store in stores.all())
+
 
 def staff_data(member):
     return {
@@ -385,11 +388,6 @@ class ProductSerializer(serializers.ModelSerializer):
     def validate(self, data):
         if data.get("valid_from") and data.get("valid_until") and data["valid_until"] < data["valid_from"]:
             raise serializers.ValidationError({"valid_until": [_("The end of validity is before its start.")]})
-        return data
-
-    def to_representation(self, product):
-        data = super().to_representation(product)
-        data["stores"] = sorted(s.id for s in product.stores.all())
         return data
 
 

@@ -1,0 +1,121 @@
+"""Every endpoint against every role: owner, manager, clerk, another merchant's owner, nobody."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from redemption import codes
+
+ROLES = ["olivia", "mike", "carol", "oscar", "anonymous"]
+ALLOWED, FORBIDDEN, UNAUTHORIZED = "allowed", 403, 401
+
+# (name, method, path, body) -> who is let in. "allowed" means: not 401/403.
+MATRIX = [
+    ("check", "post", "/api/v1/check/", lambda c: {"code": c["code"]}, {"olivia", "mike", "carol", "oscar"}),
+    ("redeem", "post", "/api/v1/redeem/", lambda c: {"code": codes.generate()}, {"olivia", "mike", "carol", "oscar"}),
+    ("mine", "get", "/api/v1/redemptions/mine/", None, {"olivia", "mike", "carol", "oscar"}),
+    ("redemption list", "get", "/api/v1/redemptions/", None, {"olivia", "mike", "oscar"}),
+    ("stores", "get", "/api/v1/stores/", None, {"olivia", "oscar"}),
+    ("store create", "post", "/api/v1/stores/", lambda c: {"name": "新店"}, {"olivia", "oscar"}),
+    ("staff", "get", "/api/v1/staff/", None, {"olivia", "oscar"}),
+    ("staff create", "post", "/api/v1/staff/",
+     lambda c: {"username": f"new-{c['who']}", "password": "long-enough-pw", "display_name": "新人", "role": "clerk"},
+     {"olivia", "oscar"}),
+    ("products", "get", "/api/v1/products/", None, {"olivia", "oscar"}),
+    ("product create", "post", "/api/v1/products/", lambda c: {"name": "券", "face_value": "9.90"}, {"olivia", "oscar"}),
+    ("vouchers", "get", "/api/v1/vouchers/", None, {"olivia", "oscar"}),
+]
+
+
+@pytest.fixture
+def cast(olivia, mike, carol, dave, oscar):
+    return {"olivia": olivia, "mike": mike, "carol": carol, "oscar": oscar, "anonymous": None}
+
+
+@pytest.mark.parametrize("name, method, path, body, allowed", MATRIX, ids=[row[0] for row in MATRIX])
+@pytest.mark.parametrize("who", ROLES)
+def test_endpoint_access(api, cast, meal, issue, who, name, method, path, body, allowed):
+    voucher = issue(meal)
+    context = {"code": voucher.code, "who": who}
+    client = api(cast[who])
+    data = body(context) if body else None
+    response = getattr(client, method)(path, data, format="json")
+    if who == "anonymous":
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == "Token"
+    elif who in allowed:
+        assert response.status_code not in (401, 403), response.json()
+    else:
+        assert response.status_code == 403
+        assert response.json()["ok"] is False and response.json()["result"] == "forbidden"
+
+
+def test_issuing_vouchers_is_for_owners_only(api, olivia, mike, carol, meal):
+    body = {"product": meal.id, "order_no": "PDD-1"}
+    assert api(carol).post("/api/v1/vouchers/", body, format="json").status_code == 403
+    assert api(mike).post("/api/v1/vouchers/", body, format="json").status_code == 403
+    assert api(olivia).post("/api/v1/vouchers/", body, format="json").status_code == 201
+
+
+def test_a_foreign_owner_sees_nothing_of_ours(api, oscar, olivia, carol, meal, issue, store_a):
+    voucher = issue(meal)
+    api(carol).post("/api/v1/redeem/", {"code": voucher.code}, format="json")
+    client = api(oscar)
+    assert client.post("/api/v1/check/", {"code": voucher.code}, format="json").json()["result"] == "not_found"
+    assert client.get("/api/v1/redemptions/").json()["count"] == 0
+    assert client.get("/api/v1/vouchers/").json()["count"] == 0
+    assert [s["name"] for s in client.get("/api/v1/stores/").json()] == ["Other store"]
+    assert [s["display_name"] for s in client.get("/api/v1/staff/").json()] == ["Oscar"]
+    assert client.patch(f"/api/v1/staff/{carol.id}/", {"is_active": False}, format="json").status_code == 404
+    assert client.post("/api/v1/products/", {"name": "x", "face_value": "1", "stores": [store_a.id]},
+                       format="json").status_code == 400
+    assert client.post("/api/v1/vouchers/", {"product": meal.id, "order_no": "X"}, format="json").status_code == 400
+
+
+def test_a_manager_sees_only_their_stores(api, mike, carol, dave, meal, issue):
+    api(carol).post("/api/v1/redeem/", {"code": issue(meal).code}, format="json")
+    api(dave).post("/api/v1/redeem/", {"code": issue(meal).code}, format="json")
+    rows = api(mike).get("/api/v1/redemptions/").json()["results"]
+    assert [r["staff"]["display_name"] for r in rows] == ["Carol"]
+
+
+def test_a_superuser_without_a_merchant_gets_no_api(db, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password="x-long-password")
+    client = APIClient()
+    client.force_authenticate(admin)
+    assert client.get("/api/v1/redemptions/").status_code == 403
+
+
+def test_a_deactivated_clerk_loses_access_at_once(api, olivia, carol, meal, issue, client):
+    clerk_api = api(carol)
+    assert client.login(username="carol", password="correct-horse-9")
+    voucher = issue(meal)
+    assert clerk_api.post("/api/v1/check/", {"code": voucher.code}, format="json").status_code == 200
+    response = api(olivia).patch(f"/api/v1/staff/{carol.id}/", {"is_active": False}, format="json")
+    assert response.status_code == 200 and response.json()["is_active"] is False
+    assert clerk_api.post("/api/v1/redeem/", {"code": voucher.code}, format="json").status_code == 401
+    assert client.post("/api/v1/redeem/", {"code": voucher.code}, content_type="application/json").status_code in (401, 403)
+    voucher.refresh_from_db()
+    assert voucher.uses_left == 1
+
+
+def test_session_auth_needs_csrf(carol, meal, issue):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.login(username="carol", password="correct-horse-9")
+    voucher = issue(meal)
+    refused = client.post("/api/v1/redeem/", {"code": voucher.code}, content_type="application/json")
+    assert refused.status_code == 403
+    client.get("/staff/")  # the scanner page sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    done = client.post("/api/v1/redeem/", {"code": voucher.code}, content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert done.status_code == 200
+
+
+def test_token_login(db, carol):
+    client = APIClient()
+    ok = client.post("/api/v1/auth/token/", {"username": "carol", "password": "correct-horse-9"}, format="json")
+    assert ok.status_code == 200 and len(ok.json()["token"]) == 40
+    wrong = client.post("/api/v1/auth/token/", {"username": "carol", "password": "nope"}, format="json")
+    assert wrong.status_code == 400 and wrong.json()["result"] == "invalid_credentials"
+    assert client.post("/api/v1/auth/token/", [1], format="json").status_code == 400
