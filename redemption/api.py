@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.pagination import PageNumberPagination
@@ -17,7 +18,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from redemption import codes, present, selectors, services
+from redemption import codes, present, schema, selectors, services
 from redemption.errors import MESSAGES
 from redemption.models import Channel, Product, Store, Voucher
 from staff import services as staff_services
@@ -44,6 +45,7 @@ def local_date(value, field):
         raise serializers.ValidationError({field: [_("Enter a date as YYYY-MM-DD.")]}) from None
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class LocalDateTimeField(serializers.Field):
     """Takes YYYY-MM-DD (the start of that day, or its end with end_of_day) or a full ISO 8601 time,
     in the merchant's time zone."""
@@ -91,16 +93,7 @@ class CheckInput(serializers.Serializer):
     store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
 
 
-OUTCOME_SCHEMA = inline_serializer(
-    "Outcome",
-    {
-        "ok": serializers.BooleanField(),
-        "result": serializers.CharField(),
-        "message": serializers.CharField(),
-        "redemption": serializers.DictField(required=False),
-        "voucher": serializers.DictField(),
-    },
-)
+OUTCOME_SCHEMA = {200: schema.Outcome, **schema.REFUSALS}
 
 
 def outcome_response(request, outcome):
@@ -122,7 +115,7 @@ class CheckView(APIView):
 
     roles = ALL_STAFF
 
-    @extend_schema(request=CheckInput, responses={200: OUTCOME_SCHEMA})
+    @extend_schema(request=CheckInput, responses=OUTCOME_SCHEMA)
     def post(self, request):
         data = valid(CheckInput, request)
         outcome = services.voucher_check(member=request.member, raw_code=code_input(request.data), store_id=data["store"])
@@ -134,7 +127,7 @@ class RedeemView(APIView):
 
     roles = ALL_STAFF
 
-    @extend_schema(request=RedeemInput, responses={200: OUTCOME_SCHEMA})
+    @extend_schema(request=RedeemInput, responses=OUTCOME_SCHEMA)
     def post(self, request):
         data = valid(RedeemInput, request)
         outcome = services.voucher_redeem(
@@ -162,7 +155,7 @@ class ReverseInput(serializers.Serializer):
 class ReverseView(APIView):
     roles = ALL_STAFF
 
-    @extend_schema(request=ReverseInput, responses={200: OUTCOME_SCHEMA})
+    @extend_schema(request=ReverseInput, responses=OUTCOME_SCHEMA)
     def post(self, request, pk):
         data = valid(ReverseInput, request)
         redemption = services.redemption_reverse(member=request.member, redemption_id=pk, reason=data["reason"])
@@ -192,6 +185,14 @@ class RedemptionListView(APIView):
 
     roles = OWNER_MANAGER
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("store", int), OpenApiParameter("staff", int),
+            OpenApiParameter("from", OpenApiTypes.DATE), OpenApiParameter("to", OpenApiTypes.DATE),
+            OpenApiParameter("page", int),
+        ],
+        responses=schema.RedemptionOut(many=True),
+    )
     def get(self, request):
         member = request.member
         params = request.query_params
@@ -213,6 +214,7 @@ class MineView(APIView):
 
     roles = ALL_STAFF
 
+    @extend_schema(responses=schema.Mine)
     def get(self, request):
         member = request.member
         tz = member.merchant.tz
@@ -315,10 +317,11 @@ def staff_queryset(merchant):
 class StaffListView(APIView):
     roles = OWNER
 
+    @extend_schema(responses=schema.StaffOut(many=True))
     def get(self, request):
         return Response([staff_data(m) for m in staff_queryset(request.member.merchant)])
 
-    @extend_schema(request=StaffInput)
+    @extend_schema(request=StaffInput, responses={201: schema.StaffOut})
     def post(self, request):
         data = valid(StaffInput, request)
         member = staff_services.staff_create(merchant=request.member.merchant, **data)
@@ -331,10 +334,11 @@ class StaffDetailView(APIView):
     def get_member(self, request, pk):
         return staff_queryset(request.member.merchant).filter(pk=pk).first() or _not_found()
 
+    @extend_schema(responses=schema.StaffOut, operation_id="v1_staff_member_retrieve")
     def get(self, request, pk):
         return Response(staff_data(self.get_member(request, pk)))
 
-    @extend_schema(request=StaffPatch)
+    @extend_schema(request=StaffPatch, responses=schema.StaffOut)
     def patch(self, request, pk):
         member = self.get_member(request, pk)
         data = valid(StaffPatch, request)
@@ -445,7 +449,7 @@ class VoucherListView(APIView):
 
     roles = OWNER
 
-    @extend_schema(request=IssueInput)
+    @extend_schema(request=IssueInput, responses={200: schema.Issued, 201: schema.Issued})
     def post(self, request):
         data = valid(IssueInput, request)
         product = data.pop("product")
@@ -457,6 +461,14 @@ class VoucherListView(APIView):
             status=201 if created else 200,
         )
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=selectors.VOUCHER_STATUSES), OpenApiParameter("product", int),
+            OpenApiParameter("order_no", str), OpenApiParameter("q", str, description="order number or code tail"),
+            OpenApiParameter("page", int),
+        ],
+        responses=schema.VoucherOut(many=True),
+    )
     def get(self, request):
         tz = request.member.merchant.tz
         params = request.query_params
@@ -507,5 +519,6 @@ class PingView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
+    @extend_schema(responses=schema.Ping)
     def get(self, request):
         return Response({"ok": True})

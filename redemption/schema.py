@@ -1,0 +1,94 @@
+"""Serializers that describe the answers in the OpenAPI schema. The answers themselves are built
+by redemption.present, which is faster on the redeem path; tests check the two agree."""
+
+from rest_framework import serializers
+
+
+class IdName(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class StaffRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+
+
+class VoucherOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    code_masked = serializers.CharField()
+    product = IdName()
+    uses_total = serializers.IntegerField()
+    uses_left = serializers.IntegerField()
+    valid_from = serializers.DateTimeField(allow_null=True)
+    valid_until = serializers.DateTimeField(allow_null=True)
+    status = serializers.ChoiceField(choices=["active", "redeemed", "expired", "voided", "frozen"])
+    order_no_masked = serializers.CharField()
+    buyer_phone_masked = serializers.CharField()
+
+
+class RedemptionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    uses = serializers.IntegerField()
+    store = IdName()
+    staff = StaffRef()
+    code_masked = serializers.CharField()
+    reversed = serializers.BooleanField()
+    reversed_at = serializers.DateTimeField(allow_null=True)
+    product = IdName(required=False)
+
+
+class Outcome(serializers.Serializer):
+    ok = serializers.BooleanField()
+    result = serializers.CharField(help_text="redeemed, redeemable or reversed; on refusal the reason code")
+    message = serializers.CharField(help_text="a sentence for the clerk, in the request's language")
+    store = IdName(required=False)
+    redemption = RedemptionOut(required=False)
+    voucher = VoucherOut()
+
+
+class Refused(serializers.Serializer):
+    ok = serializers.BooleanField(default=False)
+    result = serializers.CharField()
+    message = serializers.CharField()
+
+
+class Mine(serializers.Serializer):
+    date = serializers.DateField()
+    count = serializers.IntegerField()
+    uses = serializers.IntegerField()
+    results = RedemptionOut(many=True)
+
+
+class StaffOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    role = serializers.CharField()
+    stores = serializers.ListField(child=serializers.IntegerField())
+    is_active = serializers.BooleanField()
+
+
+class IssuedVoucher(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    code_display = serializers.CharField()
+    voucher_url = serializers.URLField()
+    qr_url = serializers.URLField()
+    valid_from = serializers.DateTimeField(allow_null=True)
+    valid_until = serializers.DateTimeField(allow_null=True)
+    uses_left = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class Issued(serializers.Serializer):
+    ok = serializers.BooleanField()
+    vouchers = IssuedVoucher(many=True)
+
+
+class Ping(serializers.Serializer):
+    ok = serializers.BooleanField()
+
+
+REFUSALS = {code: Refused for code in (400, 401, 403, 404, 409, 422, 429)}

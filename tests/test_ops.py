@@ -1,0 +1,105 @@
+"""Running it: settings from the environment, health, the schema, the commands."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from redemption.models import Merchant, Voucher
+from staff.models import Membership, Role
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(*args, **env):
+    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")}
+    environment.update(env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_production_settings_pass_check_deploy():
+    result = manage("check", "--deploy", "--fail-level", "WARNING",
+                    DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="hexiao.example.com")
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "env, complaint",
+    [
+        ({"DEBUG": "maybe"}, "DEBUG must be true or false"),
+        ({"DEBUG": "false", "ALLOWED_HOSTS": "x.example.com"}, "SECRET_KEY must be set"),
+        ({"DEBUG": "false", "SECRET_KEY": "k" * 50}, "ALLOWED_HOSTS must be set"),
+        ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL must start with"),
+        ({"DATABASE_URL": "postgres://127.0.0.1:5432/"}, "names no database"),
+        ({"REDIS_URL": "http://127.0.0.1"}, "REDIS_URL must start with"),
+        ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE is not a known time zone"),
+        ({"CONN_MAX_AGE": "forever", "DATABASE_URL": "postgres://h/db"}, "CONN_MAX_AGE must be a whole number"),
+    ],
+)
+def test_wrong_settings_fail_loudly_at_start(env, complaint):
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert complaint in result.stderr
+
+
+def test_healthz(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["ok"] is True
+
+
+def test_healthz_answers_503_when_the_channel_layer_is_down(client, db, settings):
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}
+    }
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"ok": False, "database": True, "channel_layer": False}
+
+
+def test_the_schema_documents_the_redeem_call(client, db):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    for path in ("/api/v1/redeem/", "/api/v1/check/", "/api/v1/redemptions/{id}/reverse/", "/api/v1/vouchers/"):
+        assert path in paths
+    assert client.get("/api/docs/").status_code == 200
+
+
+def test_create_merchant(db, monkeypatch):
+    call_command("create_merchant", "老王洗车", "--owner", "laowang", "--password", "wash-cars-daily")
+    owner = Membership.objects.get(user__username="laowang")
+    assert owner.role == Role.OWNER and owner.merchant.name == "老王洗车"
+    monkeypatch.setenv("OWNER_PW", "another-long-one")
+    call_command("create_merchant", "Second", "--owner", "second", "--password-env", "OWNER_PW")
+    assert Merchant.objects.count() == 2
+    with pytest.raises(CommandError, match="taken"):
+        call_command("create_merchant", "Again", "--owner", "laowang", "--password", "wash-cars-daily")
+    with pytest.raises(CommandError, match="password"):
+        call_command("create_merchant", "Weak", "--owner", "weak", "--password", "123")
+    with pytest.raises(CommandError, match="not set"):
+        call_command("create_merchant", "Env", "--owner", "env", "--password-env", "NOT_THERE")
+    assert Merchant.objects.count() == 2
+
+
+def test_demo_makes_a_merchant_with_every_role_once(db, capsys):
+    call_command("demo")
+    call_command("demo")
+    out = capsys.readouterr().out
+    assert "demo-clerk" in out and "demo-2026" in out
+    assert Merchant.objects.count() == 1
+    assert set(Membership.objects.values_list("role", flat=True)) == {Role.OWNER, Role.MANAGER, Role.CLERK}
+    statuses = {v.status() for v in Voucher.objects.all()}
+    assert {"active", "expired", "voided"} <= statuses
+
+
+def test_demo_if_empty_leaves_a_real_database_alone(db, capsys):
+    call_command("create_merchant", "Real shop", "--owner", "real", "--password", "wash-cars-daily")
+    call_command("demo", "--if-empty")
+    assert Merchant.objects.count() == 1
