@@ -18,6 +18,12 @@ api_v1 = [
     path("staff/<int:pk>/", api.StaffDetailView.as_view(), name="api-staff-detail"),
     path("products/", api.ProductListView.as_view(), name="api-products"),
     path("vouchers/", api.VoucherListView.as_view(), name="api-vouchers"),
+    *[
+        path(f"vouchers/<int:pk>/{action}/", api.VoucherActionView.as_view(action=action), name=f"api-voucher-{action}")
+        for action in ("void", "freeze", "unfreeze", "reissue")
+    ],
+    path("vouchers/<int:pk>/qr.svg", api.VoucherQRView.as_view(), {"fmt": "svg"}, name="api-voucher-qr-svg"),
+    path("vouchers/<int:pk>/qr.png", api.VoucherQRView.as_view(), {"fmt": "png"}, name="api-voucher-qr-png"),
     path("ping/", api.PingView.as_view(), name="api-ping"),
 ]
 

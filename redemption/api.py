@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -522,3 +523,59 @@ class PingView(APIView):
     @extend_schema(responses=schema.Ping)
     def get(self, request):
         return Response({"ok": True})
+
+
+class VoucherActionInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+class VoucherActionView(APIView):
+    """Owner: void (refund), freeze (reported stolen), unfreeze, reissue (补发)."""
+
+    roles = OWNER
+    action = None
+
+    @extend_schema(request=VoucherActionInput, responses={200: schema.Outcome, 201: schema.Outcome, **schema.REFUSALS})
+    def post(self, request, pk):
+        data = valid(VoucherActionInput, request)
+        member = request.member
+        tz = member.merchant.tz
+        if self.action == "reissue":
+            old, new = services.voucher_reissue(member=member, voucher_id=pk, reason=data["reason"])
+            body = {"ok": True, "result": "reissued", "voucher": present.voucher_data(old, tz),
+                    "new_voucher": {**present.voucher_data(new, tz), **issued_data(request, new, tz)}}
+            return Response(body, status=201)
+        if self.action == "void":
+            voucher = services.voucher_void(member=member, voucher_id=pk, reason=data["reason"])
+        else:
+            voucher = services.voucher_freeze(member=member, voucher_id=pk, frozen=self.action == "freeze")
+        return Response({"ok": True, "result": self.action, "voucher": present.voucher_data(voucher, tz)})
+
+
+class VoucherQRView(APIView):
+    """The voucher's QR (its buyer-page address) as SVG or PNG, for printing or sending to the buyer."""
+
+    roles = OWNER
+
+    def perform_content_negotiation(self, request, force=False):
+        # A browser asks for image/*; errors still answer in JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, (200, "image/png"): OpenApiTypes.BINARY})
+    def get(self, request, pk, fmt):
+        voucher = Voucher.objects.filter(merchant=request.member.merchant, pk=pk).first() or _not_found()
+        image, content_type = qr_image(request.build_absolute_uri(f"/v/{voucher.token}/"), fmt)
+        return HttpResponse(image, content_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+def qr_image(text, fmt):
+    import io
+
+    import qrcode
+    from qrcode.image.pure import PyPNGImage
+    from qrcode.image.svg import SvgPathImage
+
+    factory, content_type = (SvgPathImage, "image/svg+xml") if fmt == "svg" else (PyPNGImage, "image/png")
+    buffer = io.BytesIO()
+    qrcode.make(text, image_factory=factory, box_size=10, border=2).save(buffer)
+    return buffer.getvalue(), content_type

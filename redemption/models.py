@@ -109,6 +109,10 @@ class Voucher(models.Model):
     valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
     state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.ACTIVE)
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    void_reason = models.CharField(_("reason for voiding"), max_length=200, blank=True)
+    replaces = models.OneToOneField(
+        "self", models.PROTECT, null=True, blank=True, related_name="replaced_by", verbose_name=_("reissued for")
+    )
     created_at = models.DateTimeField(_("issued"), default=timezone.now)
 
     class Meta:

@@ -276,6 +276,62 @@ def validity_for(product, issued_at, tz):
 MAX_QUANTITY = 1000
 
 
+def _lock_voucher(member, voucher_id):
+    voucher = (
+        Voucher.objects.select_for_update(of=("self",)).select_related("product")
+        .filter(merchant_id=member.merchant_id, pk=voucher_id).first()
+    )
+    if voucher is None:
+        raise Refusal("not_found")
+    return voucher
+
+
+@transaction.atomic
+def voucher_void(*, member: Membership, voucher_id, reason="") -> Voucher:
+    """Void a voucher, as on a refund: it stops working at once; what was redeemed stays on record."""
+    voucher = _lock_voucher(member, voucher_id)
+    if voucher.state == Voucher.State.VOIDED:
+        raise Refusal("voided", voucher, voided_at=voucher.voided_at)
+    voucher.state, voucher.voided_at, voucher.void_reason = Voucher.State.VOIDED, timezone.now(), reason[:200]
+    voucher.save(update_fields=["state", "voided_at", "void_reason"])
+    events.emit(member.merchant, "voucher.voided", voucher=voucher, reason=voucher.void_reason)
+    return voucher
+
+
+@transaction.atomic
+def voucher_freeze(*, member: Membership, voucher_id, frozen=True) -> Voucher:
+    """Freeze a voucher reported stolen (or thaw it again); a voided one stays voided."""
+    voucher = _lock_voucher(member, voucher_id)
+    if voucher.state == Voucher.State.VOIDED:
+        raise Refusal("voided", voucher, voided_at=voucher.voided_at)
+    voucher.state = Voucher.State.FROZEN if frozen else Voucher.State.ACTIVE
+    voucher.save(update_fields=["state"])
+    return voucher
+
+
+@transaction.atomic
+def voucher_reissue(*, member: Membership, voucher_id, reason="") -> tuple[Voucher, Voucher]:
+    """补发: void this voucher and issue a fresh code for the same order with the uses it had left."""
+    old = voucher_void(member=member, voucher_id=voucher_id, reason=reason or "reissued")
+    if old.uses_left <= 0:
+        raise Refusal("already_redeemed", old)
+    last_line = Voucher.objects.filter(merchant_id=old.merchant_id, channel=old.channel, order_no=old.order_no)
+    new = Voucher.objects.create(
+        merchant_id=old.merchant_id, product=old.product, code=_unused_code(old.merchant_id),
+        channel=old.channel, order_no=old.order_no, line=max(v.line for v in last_line) + 1,
+        buyer_phone=old.buyer_phone, uses_total=old.uses_left, uses_left=old.uses_left,
+        valid_from=old.valid_from, valid_until=old.valid_until, replaces=old,
+    )
+    return old, new
+
+
+def _unused_code(merchant_id):
+    while True:
+        code = codes.generate()
+        if not Voucher.objects.filter(merchant_id=merchant_id, code=code).exists():
+            return code
+
+
 def voucher_issue(*, product: Product, order_no, channel="manual", quantity=1, buyer_phone="") -> tuple[list, bool]:
     """Issue `quantity` vouchers for an order. Idempotent on (merchant, channel, order_no):
     a repeat returns the vouchers already issued and False."""
