@@ -23,15 +23,19 @@ CLERKS = 32
 PASSWORD = "bench-only-9"
 
 
-def clerk_tokens(merchant, store):
-    tokens = []
+def clerks(merchant, store):
+    ids, tokens = [], []
     for n in range(1, CLERKS + 1):
         member = staff_create(
             merchant=merchant, username=f"bench-clerk-{n}", password=PASSWORD,
             display_name=f"Clerk {n}", role=Role.CLERK, stores=[store],
         )
+        ids.append(member.pk)
         tokens.append(Token.objects.create(user=member.user).key)
-    return tokens
+    # redeem.pgbench picks clerk ids as the first one plus an offset.
+    if ids != list(range(ids[0], ids[0] + CLERKS)):
+        raise SystemExit(f"clerk ids are not consecutive: {ids}")
+    return ids, tokens
 
 
 def issue_codes(product, count):
@@ -67,10 +71,12 @@ def seed(http_count, pg_count):
     merchant = owner.merchant
     store = Store.objects.create(merchant=merchant, name="Bench Store")
     product = Product.objects.create(merchant=merchant, name="Bench Meal", face_value=Decimal("10.00"), uses_per_voucher=1)
+    clerk_ids, tokens = clerks(merchant, store)
     return {
         "merchant_id": merchant.pk,
         "store_id": store.pk,
-        "tokens": clerk_tokens(merchant, store),
+        "clerk_ids": clerk_ids,
+        "tokens": tokens,
         "codes": issue_codes(product, http_count),
         "pgbench_vouchers": pgbench_pool(product, pg_count),
     }
