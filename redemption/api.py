@@ -1,12 +1,14 @@
 """The REST API: each view validates input, calls a service or a selector, and shapes the answer."""
 
 import datetime as dt
+import statistics
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -579,3 +581,117 @@ def qr_image(text, fmt):
     buffer = io.BytesIO()
     qrcode.make(text, image_factory=factory, box_size=10, border=2).save(buffer)
     return buffer.getvalue(), content_type
+
+
+def date_range(params, tz):
+    """?from=&to= as local days; today when left out."""
+    today = timezone.now().astimezone(tz).date()
+    day_from = local_date(params["from"], "from") if params.get("from") else today
+    day_to = local_date(params["to"], "to") if params.get("to") else max(day_from, today)
+    if day_to < day_from:
+        raise serializers.ValidationError({"to": [_("The end of the range is before its start.")]})
+    if (day_to - day_from).days > 366:
+        raise serializers.ValidationError({"to": [_("Ask for at most one year at a time.")]})
+    return day_from, day_to
+
+
+def optional_int(params, name):
+    value = params.get(name)
+    if not value:
+        return None
+    if not value.isdigit():
+        raise serializers.ValidationError({name: [_("A whole number is required.")]})
+    return int(value)
+
+
+RANGE_PARAMETERS = [OpenApiParameter("from", OpenApiTypes.DATE), OpenApiParameter("to", OpenApiTypes.DATE)]
+
+
+class StatsView(APIView):
+    """Per staff member (`by = "staff"`) or per store, over local days; owners and managers."""
+
+    roles = OWNER_MANAGER
+    by = None
+
+    @extend_schema(parameters=[*RANGE_PARAMETERS, OpenApiParameter("store", int)])
+    def get(self, request):
+        member = request.member
+        tz = member.merchant.tz
+        day_from, day_to = date_range(request.query_params, tz)
+        rows = selectors.redemption_stats(member=member, by=self.by, day_from=day_from, day_to=day_to,
+                                          store=optional_int(request.query_params, "store"))
+        if self.by == "staff":
+            names = {m.id: present.staff_data(m) for m in Membership.objects.filter(pk__in=rows)}
+        else:
+            names = {s.id: present.store_data(s) for s in Store.objects.filter(pk__in=rows)}
+        result = [
+            {self.by: names[id_], **{k: present.when(v, tz) if k.endswith("_at") else v for k, v in row.items()}}
+            for id_, row in rows.items()
+        ]
+        result.sort(key=lambda r: (-r["uses"], r[self.by]["id"]))
+        return Response(result)
+
+
+class ProductStatsView(APIView):
+    roles = OWNER_MANAGER
+
+    @extend_schema(parameters=RANGE_PARAMETERS)
+    def get(self, request):
+        merchant = request.member.merchant
+        day_from, day_to = date_range(request.query_params, merchant.tz)
+        figures = selectors.product_stats(merchant=merchant, day_from=day_from, day_to=day_to)
+        result = []
+        for product in Product.objects.filter(pk__in=figures):
+            f = figures[product.id]
+            hours = sorted(f.pop("hours"))
+            standing = f["issued"] - f["voided"]
+            result.append({
+                "product": {"id": product.id, "name": product.name}, **f,
+                "redemption_rate": round(f["redeemed"] / standing, 4) if standing else 0,
+                "median_hours_to_redeem": round(statistics.median(hours), 2) if hours else None,
+            })
+        return Response(sorted(result, key=lambda r: r["product"]["id"]))
+
+
+class ExportView(APIView):
+    """Redemptions as CSV for reconciliation (对账): Excel in China opens UTF-8 with a BOM."""
+
+    roles = OWNER_MANAGER
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(parameters=[*RANGE_PARAMETERS, OpenApiParameter("store", int), OpenApiParameter("staff", int)],
+                   responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    def get(self, request):
+        member = request.member
+        tz = member.merchant.tz
+        params = request.query_params
+        day_from, day_to = date_range(params, tz)
+        qs = selectors.redemption_list(member=member, day_from=day_from, day_to=day_to,
+                                       store=optional_int(params, "store"), staff=optional_int(params, "staff"))
+        response = StreamingHttpResponse(csv_rows(qs.iterator(chunk_size=2000), tz), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="redemptions-{day_from}-{day_to}.csv"'
+        return response
+
+
+def csv_rows(redemptions, tz):
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([_("time"), _("store"), _("staff"), _("code"), _("order number"), _("product"), _("uses"),
+                     _("face value"), _("reversed")])
+    yield "\ufeff" + buffer.getvalue()
+    for r in redemptions:
+        buffer.seek(0)
+        buffer.truncate()
+        product = r.voucher.product
+        value = (product.face_value * r.uses / product.uses_per_voucher).quantize(Decimal("0.01"))
+        writer.writerow([
+            r.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), r.store.name, r.staff.display_name,
+            codes.mask(r.voucher.code), r.voucher.order_no, product.name, r.uses, value,
+            _("yes") if r.reversed_at else _("no"),
+        ])
+        yield buffer.getvalue()

@@ -1,0 +1,77 @@
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+from django.utils import timezone
+
+from redemption.models import Redemption
+
+
+def redeem(client, code, **extra):
+    return client.post("/api/v1/redeem/", {"code": code, **extra}, format="json").json()
+
+
+def test_staff_stats_count_uses_money_refusals_and_reversals(api, olivia, carol, dave, meal, wash, issue):
+    pass_ = issue(wash)  # 90.00 for 3 washes: 30.00 a wash
+    redeem(api(carol), pass_.code, uses=2)
+    meal_voucher = issue(meal)
+    rid = redeem(api(carol), meal_voucher.code)["redemption"]["id"]
+    api(carol).post(f"/api/v1/redemptions/{rid}/reverse/", {"reason": "点错了"}, format="json")
+    redeem(api(carol), "0000")
+    redeem(api(dave), issue(meal).code)
+    rows = {r["staff"]["display_name"]: r for r in api(olivia).get("/api/v1/stats/staff/").json()}
+    assert rows["Carol"]["redemptions"] == 1 and rows["Carol"]["uses"] == 2
+    assert rows["Carol"]["face_value_total"] == "60.00"
+    assert rows["Carol"]["reversed"] == 1 and rows["Carol"]["refused_attempts"] == 1
+    assert rows["Dave"]["face_value_total"] == "98.00"
+    assert rows["Carol"]["first_at"] and rows["Carol"]["last_at"]
+
+
+def test_a_manager_gets_their_stores_only_and_a_clerk_nothing(api, mike, carol, dave, meal, issue):
+    redeem(api(carol), issue(meal).code)
+    redeem(api(dave), issue(meal).code)
+    rows = api(mike).get("/api/v1/stats/stores/").json()
+    assert [r["store"]["name"] for r in rows] == ["A 人民路店"]
+    assert api(carol).get("/api/v1/stats/staff/").status_code == 403
+
+
+def test_days_are_local(api, olivia, carol, meal, issue):
+    rid = redeem(api(carol), issue(meal).code)["redemption"]["id"]
+    today = timezone.localdate()
+    local_midnight = dt.datetime.combine(today, dt.time.min, tzinfo=timezone.get_current_timezone())
+    Redemption.objects.filter(pk=rid).update(at=local_midnight - dt.timedelta(minutes=1))
+    assert api(olivia).get(f"/api/v1/stats/staff/?from={today}&to={today}").json() == []
+    yesterday = today - dt.timedelta(days=1)
+    assert len(api(olivia).get(f"/api/v1/stats/staff/?from={yesterday}&to={yesterday}").json()) == 1
+
+
+def test_bad_ranges_are_refused(api, olivia):
+    for query in ("?from=2026-02-30", "?from=2026-05-02&to=2026-05-01", "?from=2020-01-01&to=2026-01-01", "?store=a"):
+        response = api(olivia).get("/api/v1/stats/staff/" + query)
+        assert response.status_code == 400 and response.json()["result"] == "invalid_request"
+
+
+def test_product_stats(api, olivia, carol, meal, issue):
+    used, unused, voided = issue(meal), issue(meal), issue(meal)
+    issue(meal, valid_until=timezone.now() - dt.timedelta(hours=1))
+    redeem(api(carol), used.code)
+    api(olivia).post(f"/api/v1/vouchers/{voided.id}/void/", {}, format="json")
+    [row] = api(olivia).get("/api/v1/stats/products/").json()
+    assert row["issued"] == 4 and row["redeemed"] == 1 and row["voided"] == 1 and row["expired_unused"] == 1
+    assert row["redemption_rate"] == round(1 / 3, 4)
+    assert row["median_hours_to_redeem"] is not None
+
+
+def test_export_csv_opens_in_excel_and_masks_codes(api, olivia, carol, wash, issue):
+    voucher = issue(wash)
+    redeem(api(carol), voucher.code, uses=3)
+    response = api(olivia).get("/api/v1/redemptions/export.csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][0] == "时间" and len(rows) == 2
+    assert voucher.code not in text and rows[1][3].endswith(voucher.code[-4:])
+    assert Decimal(rows[1][7]) == Decimal("90.00")
+    assert api(carol).get("/api/v1/redemptions/export.csv").status_code == 403
