@@ -91,7 +91,7 @@
         error: ["Something went wrong", "Try again in a moment"]
       },
       uses: function (n) { return n === 1 ? "1 use" : n + " uses"; },
-      usesOf: function (left, total) { return left + " of " + total + " left"; },
+      usesOf: function (left, total) { return left + " of " + total; },
       validRange: function (from, until) {
         if (from && until) return from + " to " + until;
         return until ? "until " + until : "from " + from;

@@ -1,0 +1,217 @@
+"""The scanner in a real headless Chromium against a live server: what a clerk does at the counter."""
+
+import json
+import os
+import shutil
+import tempfile
+from decimal import Decimal
+
+import pytest
+
+from redemption import services
+from redemption.models import Product, Store
+from staff.services import merchant_create, staff_create
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "counter-2026"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def need_chromium():
+    """Skip where there is no browser to drive, but never let CI pass by skipping."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package (pip install -r requirements-browser.txt)"
+    else:
+        missing = None if shutil.which(CHROMIUM) else CHROMIUM
+    if missing:
+        message = f"browser tests need {missing}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def counter(transactional_db):
+    owner = merchant_create(name="面包坊", owner_username="shop-owner", owner_password=PASSWORD)
+    merchant = owner.merchant
+    store = Store.objects.create(merchant=merchant, name="东门店")
+    clerk = staff_create(merchant=merchant, username="shop-clerk", password=PASSWORD, display_name="小王", stores=[store])
+    product = Product.objects.create(merchant=merchant, name="奶油蛋糕券", face_value=Decimal("68.00"), valid_days=30)
+    pass_card = Product.objects.create(
+        merchant=merchant, name="咖啡 3 次卡", face_value=Decimal("60.00"), uses_per_voucher=3, valid_days=30
+    )
+    (cake,), _ = services.voucher_issue(product=product, order_no="PDD-0001")
+    (coffee,), _ = services.voucher_issue(product=pass_card, order_no="PDD-0002")
+    return {"clerk": clerk, "cake": cake.code, "coffee": coffee.code}
+
+
+@pytest.fixture
+def locale():
+    return "zh-CN"
+
+
+@pytest.fixture
+def service_workers():
+    # Off unless a test is about them, so a cached page never hides what the server answers.
+    return "block"
+
+
+@pytest.fixture
+def browser(counter, locale, service_workers):
+    need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are done by now.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=FLAGS, headless=True,
+            viewport={"width": 390, "height": 844}, locale=locale, is_mobile=True, has_touch=True,
+            service_workers=service_workers,
+        )
+        context.set_default_timeout(10_000)
+        yield context
+        context.close()
+
+
+def log_in(context, live_server):
+    page = context.pages[0] if context.pages else context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(error))
+    page.goto(live_server.url + "/staff/")
+    page.fill("#id_username", "shop-clerk")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/staff/")
+    page.wait_for_selector("body:not(.booting)")
+    return page, errors
+
+
+def enter(page, code):
+    page.fill("#code", code)
+    page.press("#code", "Enter")
+
+
+def test_clerk_redeems_a_code_then_the_same_code_is_refused(browser, live_server, counter):
+    page, errors = log_in(browser, live_server)
+    assert page.inner_text(".store-name") == "东门店"
+
+    enter(page, counter["cake"])
+    page.wait_for_selector("#confirm:not([hidden])")
+    assert page.inner_text("#c-product") == "奶油蛋糕券"
+    assert page.inner_text("#c-code") == "****" + counter["cake"][-4:]
+    assert page.inner_text("#c-order") == "****0001"
+    assert page.is_hidden("#c-stepper")
+
+    page.click("#c-go")
+    page.wait_for_selector("#result.ok:not([hidden])")
+    assert page.inner_text("#r-title") == "核销成功"
+    page.click("#r-next")
+
+    enter(page, counter["cake"])
+    page.wait_for_selector("#result.bad:not([hidden])")
+    assert page.inner_text("#r-title") == "已核销"
+    facts = page.inner_text("#r-facts")
+    assert "东门店" in facts and "小王" in facts
+    assert errors == []
+
+
+def test_a_typo_is_caught_before_asking_the_server(browser, live_server, counter):
+    page, _ = log_in(browser, live_server)
+    checks = []
+    page.on("request", lambda r: checks.append(r.url) if "/api/v1/check/" in r.url else None)
+    code = counter["cake"]
+    typo = code[:-1] + str((int(code[-1]) + 1) % 10)
+
+    # Typed as a Chinese input method gives it: full-width digits.
+    page.fill("#code", "".join(chr(ord(d) + 0xFEE0) for d in typo))
+    page.press("#code", "Enter")
+    page.wait_for_selector("#code-hint.bad")
+    assert "校验" in page.inner_text("#code-hint")
+    assert page.input_value("#code") == " ".join(typo[i : i + 4] for i in range(0, 16, 4))
+    assert page.inner_text("#check-btn") == "仍然查询"
+    assert checks == []
+
+
+def test_redeem_is_retried_with_the_same_key_after_a_dropped_connection(browser, live_server, counter):
+    page, _ = log_in(browser, live_server)
+    sent = []
+
+    def flaky(route):
+        sent.append(json.loads(route.request.post_data))
+        if len(sent) == 1:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/redeem/", flaky)
+    enter(page, counter["coffee"])
+    page.wait_for_selector("#confirm:not([hidden])")
+    page.click("#c-plus")
+    page.click("#c-go")
+    page.wait_for_selector("#result.ok:not([hidden])")
+
+    assert len(sent) == 2
+    assert sent[0]["idempotency_key"] == sent[1]["idempotency_key"]
+    assert sent[1]["uses"] == 2
+    assert "剩 1 次 / 共 3 次" in page.inner_text("#r-facts")
+
+
+def test_todays_list_shows_the_redemption_and_undoes_it(browser, live_server, counter):
+    page, _ = log_in(browser, live_server)
+    enter(page, counter["cake"])
+    page.wait_for_selector("#confirm:not([hidden])")
+    page.click("#c-go")
+    page.wait_for_selector("#result.ok:not([hidden])")
+    page.click("#r-next")
+
+    page.click("#today-btn")
+    row = page.wait_for_selector(".today-row")
+    assert "奶油蛋糕券" in row.inner_text()
+    page.click(".btn-undo")
+    assert page.inner_text(".btn-undo") == "确认撤销？"
+    page.click(".btn-undo")
+    page.wait_for_selector(".today-row.reversed")
+    assert "已撤销" in page.inner_text("#toast")
+
+    page.click("#today-close")
+    enter(page, counter["cake"])
+    page.wait_for_selector("#confirm:not([hidden])")
+
+
+@pytest.mark.parametrize("locale", ["en-US"])
+def test_english_browser_gets_the_english_scanner(browser, live_server, counter):
+    page, _ = log_in(browser, live_server)
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.inner_text("#check-btn") == "Check code"
+    enter(page, "0000000000000000")
+    page.wait_for_selector("#result.bad:not([hidden])")
+    assert page.inner_text("#r-title") == "Code not found"
+
+
+@pytest.mark.parametrize("service_workers", ["allow"])
+def test_service_worker_keeps_the_shell_and_no_api_answers(browser, live_server, counter):
+    page, _ = log_in(browser, live_server)
+    assert page.evaluate("navigator.serviceWorker.ready.then((r) => r.active.scriptURL)").endswith("/staff/sw.js")
+    page.reload()
+    page.wait_for_selector("body:not(.booting)")
+    enter(page, counter["cake"])
+    page.wait_for_selector("#confirm:not([hidden])")
+    kept = page.evaluate(
+        """async () => {
+            const urls = [];
+            for (const name of await caches.keys()) {
+                for (const request of await (await caches.open(name)).keys()) urls.push(new URL(request.url).pathname);
+            }
+            return urls;
+        }"""
+    )
+    assert "/static/staff/app.js" in kept and "/staff/" in kept
+    assert not [url for url in kept if url.startswith("/api/")]

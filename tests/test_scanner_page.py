@@ -1,0 +1,166 @@
+"""The scanner PWA as the server hands it out: pages, manifest, service worker and the first-load budget."""
+
+import gzip
+import json
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+
+from redemption import codes
+from redemption.models import Store
+from staff.models import Role
+from staff.services import merchant_create, staff_create
+
+PASSWORD = "counter-2026"
+FIRST_LOAD_BUDGET = 150 * 1024
+
+
+@pytest.fixture
+def shop(db):
+    owner = merchant_create(name="面包坊", owner_username="shop-owner", owner_password=PASSWORD)
+    merchant = owner.merchant
+    east = Store.objects.create(merchant=merchant, name="东门店")
+    west = Store.objects.create(merchant=merchant, name="西门店")
+    clerk = staff_create(merchant=merchant, username="shop-clerk", password=PASSWORD, display_name="小王", stores=[east])
+    manager = staff_create(
+        merchant=merchant, username="shop-manager", password=PASSWORD, display_name="赵店长",
+        role=Role.MANAGER, stores=[east, west],
+    )
+    return {"owner": owner, "clerk": clerk, "manager": manager, "east": east, "west": west}
+
+
+def login(client, member):
+    client.force_login(member.user)
+    return client
+
+
+def page_config(html):
+    match = re.search(r'<script id="hx-config" type="application/json">(.*?)</script>', html, re.S)
+    return json.loads(match.group(1))
+
+
+def test_scanner_needs_login(client, db):
+    response = client.get("/staff/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/staff/login/")
+
+
+def test_login_page_in_chinese_and_logs_in_to_the_scanner(client, shop):
+    page = client.get("/staff/login/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<html lang="zh-hans">' in html
+    assert "账号" in html and "密码" in html and "登录" in html
+    assert 'name="viewport"' in html
+
+    response = client.post("/staff/login/", {"username": "shop-clerk", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/staff/"
+
+
+def test_wrong_password_stays_on_login_with_an_error(client, shop):
+    response = client.post("/staff/login/", {"username": "shop-clerk", "password": "wrong-password"})
+    assert response.status_code == 200
+    assert 'class="form-error"' in response.content.decode()
+
+
+def test_login_page_in_english(client, db):
+    html = client.get("/staff/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="en">' in html
+    assert "Log in" in html and "Password" in html
+
+
+def test_clerk_sees_their_one_store_and_no_picker(client, shop):
+    response = login(client, shop["clerk"]).get("/staff/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "东门店" in html and "西门店" not in html
+    assert '<select id="store"' not in html
+    assert "no-cache" in response["Cache-Control"]
+    assert "csrftoken" in response.cookies
+    config = page_config(html)
+    assert config["stores"] == [{"id": shop["east"].id, "name": "东门店"}]
+    assert config["staff"] == {"id": shop["clerk"].id, "name": "小王"}
+    assert config["urls"]["check"] == "/api/v1/check/"
+    assert config["urls"]["redeem"] == "/api/v1/redeem/"
+
+
+def test_manager_with_two_stores_gets_a_picker(client, shop):
+    html = login(client, shop["manager"]).get("/staff/").content.decode()
+    assert '<select id="store"' in html
+    assert f'<option value="{shop["east"].id}">东门店</option>' in html
+    assert f'<option value="{shop["west"].id}">西门店</option>' in html
+
+
+def test_owner_works_in_every_store_of_the_merchant(client, shop):
+    config = page_config(login(client, shop["owner"]).get("/staff/").content.decode())
+    assert [s["name"] for s in config["stores"]] == ["东门店", "西门店"]
+
+
+def test_manifest_makes_the_scanner_installable(client, db):
+    response = client.get("/staff/manifest.webmanifest")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/manifest+json")
+    manifest = json.loads(response.content)
+    assert manifest["name"] == "核销助手"
+    assert manifest["start_url"] == "/staff/"
+    assert manifest["display"] == "standalone"
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in manifest["icons"]:
+        assert finders.find(icon["src"].removeprefix("/static/")), icon["src"]
+
+
+def test_service_worker_is_served_for_the_staff_scope(client, db):
+    response = client.get("/staff/sw.js")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    assert response["Service-Worker-Allowed"] == "/staff/"
+    assert "no-cache" in response["Cache-Control"]
+    body = response.content.decode()
+    shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", body).group(1))
+    assert "/static/staff/app.js" in shell and "/static/staff/app.css" in shell
+    for url in shell:
+        assert finders.find(url.removeprefix("/static/")), url
+    assert re.search(r'const VERSION = "[0-9a-f]{12}";', body)
+
+
+def test_service_worker_never_handles_api_requests(client, db):
+    body = client.get("/staff/sw.js").content.decode()
+    # Only the scanner page and static files are answered from the cache; nothing under /api/.
+    assert 'url.pathname === SCOPE' in body and "url.pathname.startsWith(STATIC_PREFIX)" in body
+    assert "/api/" not in body.split("self.addEventListener(\"fetch\"")[1].split("});")[0]
+
+
+def first_load_assets(html):
+    """The HTML's own scripts and stylesheets, as static file paths."""
+    urls = re.findall(r'<script[^>]+src="([^"]+)"', html) + re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    return [url.removeprefix("/static/") for url in urls]
+
+
+def test_first_load_fits_the_budget(client, shop):
+    html = login(client, shop["clerk"]).get("/staff/").content
+    assets = first_load_assets(html.decode())
+    assert "staff/app.js" in assets and "staff/app.css" in assets
+    assert not any("jsqr" in name.lower() for name in assets), "the QR decoder must load only with the camera"
+    total = len(gzip.compress(html))
+    for name in assets:
+        with open(finders.find(name), "rb") as f:
+            total += len(gzip.compress(f.read()))
+    assert total <= FIRST_LOAD_BUDGET, f"first load is {total} bytes gzipped"
+
+
+def test_vendored_decoder_is_there_for_the_camera(client, shop):
+    config = page_config(login(client, shop["clerk"]).get("/staff/").content.decode())
+    name = config["urls"]["jsqr"].removeprefix("/static/")
+    assert finders.find(name)
+    assert finders.find("vendor/jsqr/LICENSE")
+
+
+def test_client_damm_table_matches_the_server():
+    with open(finders.find("staff/app.js"), encoding="utf-8") as f:
+        script = f.read()
+    rows = re.search(r"var DAMM = (.*?);", script, re.S).group(1)
+    table = "".join(re.findall(r'"(\d{10})"', rows))
+    assert table == "".join(str(d) for row in codes._DAMM for d in row)
