@@ -613,7 +613,7 @@ class StatsView(APIView):
     roles = OWNER_MANAGER
     by = None
 
-    @extend_schema(parameters=[*RANGE_PARAMETERS, OpenApiParameter("store", int)])
+    @extend_schema(parameters=[*RANGE_PARAMETERS, OpenApiParameter("store", int)], responses=schema.StaffStats(many=True))
     def get(self, request):
         member = request.member
         tz = member.merchant.tz
@@ -635,7 +635,7 @@ class StatsView(APIView):
 class ProductStatsView(APIView):
     roles = OWNER_MANAGER
 
-    @extend_schema(parameters=RANGE_PARAMETERS)
+    @extend_schema(parameters=RANGE_PARAMETERS, responses=schema.ProductStats(many=True))
     def get(self, request):
         merchant = request.member.merchant
         day_from, day_to = date_range(request.query_params, merchant.tz)

@@ -92,3 +92,25 @@ class Ping(serializers.Serializer):
 
 
 REFUSALS = {code: Refused for code in (400, 401, 403, 404, 409, 422, 429)}
+
+
+class StaffStats(serializers.Serializer):
+    staff = StaffRef(required=False)
+    store = IdName(required=False)
+    redemptions = serializers.IntegerField()
+    uses = serializers.IntegerField()
+    face_value_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    refused_attempts = serializers.IntegerField()
+    reversed = serializers.IntegerField()
+    first_at = serializers.DateTimeField(allow_null=True)
+    last_at = serializers.DateTimeField(allow_null=True)
+
+
+class ProductStats(serializers.Serializer):
+    product = IdName()
+    issued = serializers.IntegerField()
+    redeemed = serializers.IntegerField()
+    redemption_rate = serializers.FloatField()
+    voided = serializers.IntegerField()
+    expired_unused = serializers.IntegerField()
+    median_hours_to_redeem = serializers.FloatField(allow_null=True)
