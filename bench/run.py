@@ -56,15 +56,17 @@ def arguments():
 
 def app_env(database_url):
     """The production-like settings the app reads from the environment."""
-    return dict(
+    env = dict(
         os.environ,
-        DJANGO_SETTINGS_MODULE="config.settings",
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1",
         DATABASE_URL=database_url,
         REDIS_URL=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
     )
+    # A settings module of one's own can be tried by setting DJANGO_SETTINGS_MODULE (and PYTHONPATH).
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    return env
 
 
 def recreate_database(url):
@@ -139,7 +141,7 @@ def install_uvicorn():
 
 def uvicorn_levels(args, env, work, seed, codes):
     install_uvicorn()
-    env = dict(env, PYTHONPATH=str(UVICORN_DIR))
+    env = dict(env, PYTHONPATH=os.pathsep.join(filter(None, [str(UVICORN_DIR), env.get("PYTHONPATH")])))
     results = {}
     with servers.serving("uvicorn", args.procs, env, work / "uvicorn.log") as ports:
         for c in args.levels:

@@ -11,7 +11,7 @@ import djangoenv
 
 djangoenv.setup()
 
-from django.db import connection, transaction  # noqa: E402
+from django.db import transaction  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from redemption import services  # noqa: E402
@@ -50,18 +50,16 @@ def issue_codes(product, count):
 
 
 def pgbench_pool(product, count):
-    """Vouchers for pgbench, inserted in one statement: pgbench reaches them by id, and their codes
-    are derived from the id ('PGB' + 13 digits) so its script can look them up by code as the app does."""
-    table = Voucher._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""INSERT INTO {table} (merchant_id, product_id, code, token, channel, order_no, line, buyer_phone,
-                    uses_total, uses_left, state, created_at)
-                SELECT %s, %s, 'PGB' || lpad(g::text, 13, '0'), 'pgb' || g, 'manual', 'PGBENCH', g, '',
-                    1, 1, 'active', now()
-                FROM generate_series(1, %s) AS g""",
-            [product.merchant_id, product.pk, count],
-        )
+    """Vouchers for pgbench, bulk-inserted: pgbench reaches them by code, which is derived from their
+    number ('PGB' + 13 digits) so its script can compute it as the app receives it."""
+    Voucher.objects.bulk_create(
+        (
+            Voucher(merchant_id=product.merchant_id, product=product, code=f"PGB{g:013d}", order_no="PGBENCH",
+                    line=g, uses_total=1, uses_left=1)
+            for g in range(1, count + 1)
+        ),
+        batch_size=5000,
+    )
     return count
 
 
