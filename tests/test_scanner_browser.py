@@ -49,7 +49,38 @@ def counter(transactional_db):
     )
     (cake,), _ = services.voucher_issue(product=product, order_no="PDD-0001")
     (coffee,), _ = services.voucher_issue(product=pass_card, order_no="PDD-0002")
-    return {"clerk": clerk, "cake": cake.code, "coffee": coffee.code}
+    return {"clerk": clerk, "cake": cake.code, "coffee": coffee.code, "cake_token": cake.token}
+
+
+def qr_video(path, text, width=640, height=480):
+    """A still Y4M video of a QR code, which Chromium plays as its fake camera."""
+    import qrcode
+
+    qr = qrcode.QRCode(border=4)
+    qr.add_data(text)
+    matrix = qr.get_matrix()
+    cell = min(width, height) * 3 // 4 // len(matrix)
+    left, top = (width - cell * len(matrix)) // 2, (height - cell * len(matrix)) // 2
+    luma = bytearray(b"\xeb" * width * height)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                for dy in range(cell):
+                    start = (top + y * cell + dy) * width + left + x * cell
+                    luma[start : start + cell] = b"\x10" * cell
+    chroma = b"\x80" * (width * height // 2)
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        f.write(b"FRAME\n" + bytes(luma) + chroma)
+    return path
+
+
+@pytest.fixture
+def camera_feed(request, counter, tmp_path):
+    """None, or (indirectly parametrised) a fake camera showing the buyer page QR of the cake voucher."""
+    if not getattr(request, "param", None):
+        return None
+    return qr_video(tmp_path / "qr.y4m", f"https://shop.example/v/{counter['cake_token']}/")
 
 
 @pytest.fixture
@@ -64,15 +95,21 @@ def service_workers():
 
 
 @pytest.fixture
-def browser(counter, locale, service_workers):
+def browser(counter, locale, service_workers, camera_feed):
     need_chromium()
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are done by now.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    args = FLAGS
+    if camera_feed:
+        args = FLAGS + [
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera_feed}",
+        ]
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, args=FLAGS, headless=True,
+            profile, executable_path=CHROMIUM, args=args, headless=True,
             viewport={"width": 390, "height": 844}, locale=locale, is_mobile=True, has_touch=True,
             service_workers=service_workers,
         )
@@ -121,6 +158,33 @@ def test_clerk_redeems_a_code_then_the_same_code_is_refused(browser, live_server
     facts = page.inner_text("#r-facts")
     assert "东门店" in facts and "小王" in facts
     assert errors == []
+
+
+def test_hardware_scanner_types_anywhere_and_enter_submits(browser, live_server, counter):
+    page, _ = log_in(browser, live_server)
+    enter(page, counter["cake"])
+    page.wait_for_selector("#confirm:not([hidden])")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#result.ok:not([hidden])")
+
+    # The green screen is up and nothing is focused: a scanner just types and presses Enter.
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.type(counter["cake"] + "\n")
+    page.wait_for_selector("#result.bad:not([hidden])")
+    assert page.inner_text("#r-title") == "已核销"
+
+
+@pytest.mark.parametrize("camera_feed", ["qr"], indirect=True)
+def test_camera_reads_the_buyer_qr_with_the_bundled_decoder(browser, live_server, counter):
+    page, _ = log_in(browser, live_server)
+    scripts = []
+    page.on("request", lambda r: scripts.append(r.url) if r.resource_type == "script" else None)
+    page.click("#camera-btn")
+    page.wait_for_selector("#confirm:not([hidden])", timeout=20_000)
+    assert page.inner_text("#c-product") == "奶油蛋糕券"
+    assert page.is_hidden("#camera")
+    if not page.evaluate("'BarcodeDetector' in window"):
+        assert any(url.endswith("/static/vendor/jsqr/jsQR.js") for url in scripts)
 
 
 def test_a_typo_is_caught_before_asking_the_server(browser, live_server, counter):

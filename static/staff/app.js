@@ -445,8 +445,8 @@
   // The server words its refusals in the request's language; where it has no words in the
   // screen's language yet, the screen's own sentence stands in, so the two never mix.
   function refusalMessage(data, words) {
-    // Who redeemed it, when and where is listed below the sentence: the server's sentence would repeat it.
-    var message = data.last_redemption ? "" : data.message || "";
+    // Who redeemed it and the seconds left are shown apart from the sentence: the server's would repeat them.
+    var message = data.last_redemption || data.result === "throttled" ? "" : data.message || "";
     var han = /[\u4e00-\u9fff]/.test(message);
     return message && han === (lang === "zh") ? message : words[1];
   }
