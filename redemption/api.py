@@ -29,6 +29,20 @@ from staff.models import Membership, Role
 from staff.permissions import ALL_STAFF, OWNER, OWNER_MANAGER
 
 
+# Ids are 64-bit in the database; anything larger is refused as input, not passed on to fail there.
+MAX_ID = 2**63 - 1
+
+
+def optional_int(params, name):
+    """An id from the query string, or None; "¹" and "9" * 30 are refused, not crashed on."""
+    value = params.get(name)
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and int(value) <= MAX_ID):
+        raise serializers.ValidationError({name: [_("A whole number is required.")]})
+    return int(value)
+
+
 class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
@@ -87,13 +101,13 @@ def code_input(data):
 class RedeemInput(serializers.Serializer):
     code = serializers.JSONField(required=False, allow_null=True, help_text="The code as typed or scanned, or a buyer QR payload.")
     uses = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1000)
-    store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+    store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID)
     idempotency_key = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
 
 
 class CheckInput(serializers.Serializer):
     code = serializers.JSONField(required=False, allow_null=True)
-    store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+    store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID)
 
 
 OUTCOME_SCHEMA = {200: schema.Outcome, **schema.REFUSALS}
@@ -199,13 +213,7 @@ class RedemptionListView(APIView):
     def get(self, request):
         member = request.member
         params = request.query_params
-        filters = {}
-        for name in ("store", "staff"):
-            if params.get(name):
-                try:
-                    filters[name] = int(params[name])
-                except ValueError:
-                    raise serializers.ValidationError({name: [_("A whole number is required.")]}) from None
+        filters = {name: optional_int(params, name) for name in ("store", "staff")}
         day_from = local_date(params["from"], "from") if params.get("from") else None
         day_to = local_date(params["to"], "to") if params.get("to") else None
         qs = selectors.redemption_list(member=member, day_from=day_from, day_to=day_to, **filters)
@@ -260,7 +268,7 @@ class StoreListView(APIView):
 class StoresField(serializers.ListField):
     """A list of store ids, each one of the caller's merchant."""
 
-    child = serializers.IntegerField(min_value=1)
+    child = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
     def to_internal_value(self, data):
         ids = set(super().to_internal_value(data))
@@ -420,7 +428,7 @@ class ProductListView(APIView):
 
 
 class IssueInput(serializers.Serializer):
-    product = serializers.IntegerField(min_value=1)
+    product = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     order_no = serializers.CharField(max_length=64)
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.MANUAL)
     quantity = serializers.IntegerField(min_value=1, max_value=services.MAX_QUANTITY, default=1)
@@ -478,9 +486,7 @@ class VoucherListView(APIView):
         status = params.get("status") or None
         if status and status not in selectors.VOUCHER_STATUSES:
             raise serializers.ValidationError({"status": [_("Unknown status.")]})
-        product = params.get("product") or None
-        if product and not product.isdigit():
-            raise serializers.ValidationError({"product": [_("A whole number is required.")]})
+        product = optional_int(params, "product")
         qs = selectors.voucher_list(
             merchant=request.member.merchant, status=status, product=product,
             order_no=params.get("order_no") or None, q=params.get("q") or None,
@@ -595,13 +601,6 @@ def date_range(params, tz):
     return day_from, day_to
 
 
-def optional_int(params, name):
-    value = params.get(name)
-    if not value:
-        return None
-    if not value.isdigit():
-        raise serializers.ValidationError({name: [_("A whole number is required.")]})
-    return int(value)
 
 
 RANGE_PARAMETERS = [OpenApiParameter("from", OpenApiTypes.DATE), OpenApiParameter("to", OpenApiTypes.DATE)]

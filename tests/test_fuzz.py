@@ -1,0 +1,64 @@
+"""No input gives a 500: random text, random JSON and random query strings at the endpoints."""
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+EXAMPLES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+code_like = st.one_of(
+    st.text(max_size=200),
+    st.text(alphabet="0123456789０１２３４５６７８９ -—\t\r\n", max_size=40),
+    st.from_regex(r"https?://[a-z.]{1,20}/v/[A-Za-z0-9_-]{0,40}/?", fullmatch=True),
+    st.from_regex(r"LQ1\.[A-Za-z0-9_-]{0,30}\.[0-9-]{0,12}\.[0-9a-f]{0,24}", fullmatch=True),
+)
+ANSWERS = {200, 400, 404, 409, 422, 429}
+
+
+def assert_answer(response):
+    assert response.status_code in ANSWERS, (response.status_code, response.content[:300])
+    body = response.json()
+    assert isinstance(body["ok"], bool) and body["result"]
+
+
+@EXAMPLES
+@given(code=code_like, uses=st.one_of(st.none(), st.integers(-5, 5000), st.text(max_size=5)))
+def test_redeem_and_check_answer_any_code(api, carol, meal, issue, code, uses):
+    client = api(carol)
+    body = {"code": code} if uses is None else {"code": code, "uses": uses}
+    assert_answer(client.post("/api/v1/redeem/", body, format="json"))
+    assert_answer(client.post("/api/v1/check/", {"code": code}, format="json"))
+
+
+@EXAMPLES
+@given(body=json_values)
+def test_any_json_body(api, olivia, store_a, body):
+    client = api(olivia)
+    for path in ("/api/v1/redeem/", "/api/v1/products/", "/api/v1/staff/", "/api/v1/vouchers/", "/api/v1/stores/"):
+        response = client.post(path, json.dumps(body), content_type="application/json")
+        assert response.status_code < 500, (path, response.content[:300])
+
+
+@EXAMPLES
+@given(params=st.dictionaries(st.sampled_from(["from", "to", "store", "staff", "page", "status", "q", "product", "order_no"]),
+                              st.text(max_size=20), max_size=4))
+def test_any_query_string(api, olivia, params):
+    client = api(olivia)
+    for path in ("/api/v1/redemptions/", "/api/v1/vouchers/", "/api/v1/stats/staff/", "/api/v1/stats/products/",
+                 "/api/v1/redemptions/export.csv"):
+        response = client.get(path, params)
+        assert response.status_code < 500, (path, params, response.content[:300])
+
+
+def test_giant_ids_are_not_found_or_refused(api, olivia, carol):
+    giant = "9" * 30
+    assert api(olivia).get(f"/api/v1/staff/{giant}/").status_code == 404
+    assert api(olivia).post(f"/api/v1/vouchers/{'9' * 18}/void/", {}, format="json").status_code == 404
+    assert api(carol).post("/api/v1/redeem/", {"code": "1", "store": int(giant)}, format="json").status_code == 400
+    assert api(olivia).get("/api/v1/redemptions/", {"store": giant}).status_code == 400
