@@ -3,6 +3,7 @@
 import hashlib
 import json
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
@@ -140,7 +141,7 @@ def service_worker(request):
         "version": shell_version(),
         "shell": json.dumps([static(name) for name in SHELL]),
         "scope": reverse("staff:scanner"),
-        "static_prefix": static(""),
+        "static_prefix": settings.STATIC_URL,
     }
     response = render(request, "staff/sw.js", context, content_type="text/javascript; charset=utf-8")
     response["Service-Worker-Allowed"] = reverse("staff:scanner")

@@ -133,6 +133,24 @@ def test_service_worker_never_handles_api_requests(client, db):
     assert "/api/" not in body.split("self.addEventListener(\"fetch\"")[1].split("});")[0]
 
 
+def test_pages_work_with_hashed_static_names(client, shop, settings, tmp_path):
+    """Production serves static files under content-hashed names from a manifest."""
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", "--noinput", verbosity=0)
+    worker = client.get("/staff/sw.js").content.decode()
+    assert re.search(r'"/static/staff/app\.[0-9a-f]{12}\.js"', worker)
+    assert 'const STATIC_PREFIX = "/static/";' in worker
+    assert client.get("/staff/manifest.webmanifest").status_code == 200
+    html = login(client, shop["clerk"]).get("/staff/").content.decode()
+    assert re.search(r'src="/static/staff/app\.[0-9a-f]{12}\.js"', html)
+
+
 def first_load_assets(html):
     """The HTML's own scripts and stylesheets, as static file paths."""
     urls = re.findall(r'<script[^>]+src="([^"]+)"', html) + re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
