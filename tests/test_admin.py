@@ -250,3 +250,32 @@ def test_superuser_sees_everything_on_the_index(as_user, superuser):
     content = as_user("root").get("/admin/").content.decode()
     for model in (Voucher, Store, Product, Redemption, get_user_model()):
         assert admin_url(model) in content
+
+
+@pytest.mark.parametrize("username", ["olivia", "root"])
+def test_every_page_renders(as_user, username, superuser, olivia, carol, store_a, meal, redeemed):
+    client = as_user(username)
+    objects = [store_a, meal, redeemed.voucher, redeemed, carol, olivia, redeemed.voucher.attempts.first()]
+    for obj in objects:
+        model = type(obj)
+        assert client.get(admin_url(model)).status_code == 200, model
+        assert client.get(admin_url(model, "change", obj.pk)).status_code == 200, model
+    for model in (Store, Product, type(carol)):
+        assert client.get(admin_url(model, "add")).status_code == 200, model
+
+
+def test_autocomplete_stays_within_the_merchant(as_user, olivia, store_a, foreign):
+    client = as_user("olivia")
+    ask = {"app_label": "redemption", "model_name": "product", "field_name": "stores", "term": ""}
+    found = client.get(reverse("admin:autocomplete"), ask).json()["results"]
+    assert [row["text"] for row in found] == [store_a.name]
+    ask = {"app_label": "redemption", "model_name": "store", "field_name": "merchant", "term": ""}
+    assert client.get(reverse("admin:autocomplete"), ask).status_code == 403
+
+
+def test_superuser_voids_any_merchants_voucher(as_user, superuser, foreign):
+    _, _, voucher = foreign
+    as_user("root").post(admin_url(Voucher), {"action": "void", "_selected_action": [voucher.pk]})
+    voucher.refresh_from_db()
+    assert voucher.state == Voucher.State.VOIDED
+    assert voucher.merchant.events.filter(type="voucher.voided").exists()
