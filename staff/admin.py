@@ -13,7 +13,7 @@ from staff.models import Membership, Role
 
 
 class StaffCreationForm(SetPasswordMixin, SameMerchantForm):
-    username = UsernameField(label=_("Username"), max_length=150)
+    username = UsernameField(label=_("username"), max_length=150)
     password1, password2 = SetPasswordMixin.create_password_fields()
 
     class Meta:
@@ -110,7 +110,7 @@ class StaffAdmin(MerchantScopedAdmin):
             obj.user.save(update_fields=["password"])
         super().save_model(request, obj, form, change)
 
-    @admin.display(description=_("Username"), ordering="user__username")
+    @admin.display(description=_("username"), ordering="user__username")
     def username(self, member):
         return member.user.username
 
