@@ -95,12 +95,12 @@ def service_workers():
 
 
 @pytest.fixture
-def browser(counter, locale, service_workers, camera_feed):
+def browser(counter, locale, service_workers, camera_feed, monkeypatch):
     need_chromium()
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are done by now.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     args = FLAGS
     if camera_feed:
         args = FLAGS + [
