@@ -43,6 +43,13 @@ def optional_int(params, name):
     return int(value)
 
 
+def optional_text(params, name, max_length=64):
+    value = params.get(name) or None
+    if value is not None and ("\x00" in value or len(value) > max_length):
+        raise serializers.ValidationError({name: [_("This value is not valid.")]})
+    return value
+
+
 class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
@@ -489,7 +496,7 @@ class VoucherListView(APIView):
         product = optional_int(params, "product")
         qs = selectors.voucher_list(
             merchant=request.member.merchant, status=status, product=product,
-            order_no=params.get("order_no") or None, q=params.get("q") or None,
+            order_no=optional_text(params, "order_no"), q=optional_text(params, "q"),
         )
         return paginate(self, request, qs, lambda v: present.voucher_data(v, tz))
 
@@ -510,7 +517,7 @@ class TokenView(APIView):
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"body": [_("Send a JSON object.")]})
         username, password = request.data.get("username"), request.data.get("password")
-        if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+        if not all(isinstance(v, str) and v and "\x00" not in v for v in (username, password)):
             raise serializers.ValidationError({"username": [_("Enter a username and a password.")]})
         user = authenticate(request, username=username, password=password)
         if user is None:

@@ -62,3 +62,11 @@ def test_giant_ids_are_not_found_or_refused(api, olivia, carol):
     assert api(olivia).post(f"/api/v1/vouchers/{'9' * 18}/void/", {}, format="json").status_code == 404
     assert api(carol).post("/api/v1/redeem/", {"code": "1", "store": int(giant)}, format="json").status_code == 400
     assert api(olivia).get("/api/v1/redemptions/", {"store": giant}).status_code == 400
+
+
+def test_nul_characters_are_refused_not_crashed_on(api, olivia):
+    client = api(olivia)
+    assert client.get("/api/v1/vouchers/", {"q": "12\x0034"}).status_code == 400
+    assert client.post("/api/v1/stores/", {"name": "a\x00b"}, format="json").status_code == 400
+    token = api(None).post("/api/v1/auth/token/", {"username": "olivia\x00", "password": "x"}, format="json")
+    assert token.status_code == 400
