@@ -109,6 +109,7 @@ class Voucher(models.Model):
     valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
     state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.ACTIVE)
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    expiry_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
     void_reason = models.CharField(_("reason for voiding"), max_length=200, blank=True)
     replaces = models.OneToOneField(
         "self", models.PROTECT, null=True, blank=True, related_name="replaced_by", verbose_name=_("reissued for")
@@ -214,7 +215,55 @@ class Event(models.Model):
     type = models.CharField(max_length=32)
     data = models.JSONField()
     at = models.DateTimeField(default=timezone.now)
+    # Set by the webhook worker once it has written the deliveries this event owes. A flag rather
+    # than an id cursor: ids are drawn before commit, so a cursor could skip a late-committing event.
+    fanned_out = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["merchant", "id"])]
+        indexes = [
+            models.Index(fields=["merchant", "id"]),
+            models.Index(fields=["id"], name="event_not_fanned_out", condition=Q(fanned_out=False)),
+        ]
+
+
+def new_secret():
+    return secrets.token_hex(32)
+
+
+class Webhook(models.Model):
+    """Where a merchant's platform or ERP hears of redemptions (核销回传)."""
+
+    EVENTS = ("redemption.created", "redemption.reversed", "voucher.voided", "voucher.expiring")
+
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="webhooks")
+    url = models.URLField(_("URL"), max_length=500)
+    events = models.JSONField(_("events"), default=list)
+    secret = models.CharField(max_length=64, default=new_secret, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+        ordering = ["id"]
+
+
+class Delivery(models.Model):
+    """One event owed to one webhook: kept until the receiver answers 2xx or a day of retries runs out."""
+
+    webhook = models.ForeignKey(Webhook, models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(Event, models.CASCADE, related_name="deliveries")
+    attempts = models.PositiveIntegerField(default=0)
+    next_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["webhook", "event"], name="delivery_once_per_webhook_event")]
+        indexes = [
+            models.Index(fields=["next_at"], name="delivery_due", condition=Q(delivered_at=None, failed_at=None)),
+        ]
