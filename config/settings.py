@@ -103,7 +103,7 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "config.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

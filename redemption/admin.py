@@ -3,27 +3,15 @@ only their own. Managers and clerks never get in. Voucher codes stay masked ever
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from redemption import codes, services
+from redemption.admin_site import owner_membership
 from redemption.models import Attempt, Merchant, Product, Redemption, Store, Voucher
 from staff.models import Membership, Role
-
-
-def owner_membership(user):
-    """The user's membership when they own a merchant, else None."""
-    member = getattr(user, "membership", None)
-    return member if member is not None and member.is_owner else None
-
-
-def may_use_admin(user):
-    return user.is_active and (user.is_superuser or owner_membership(user) is not None)
 
 
 def owner_merchant_id(request):
@@ -32,35 +20,6 @@ def owner_merchant_id(request):
         return None
     member = owner_membership(request.user)
     return member.merchant_id if member else None
-
-
-class ScopedLoginForm(AdminAuthenticationForm):
-    """Owners are not is_staff users: the admin's own login form would turn them away."""
-
-    def confirm_login_allowed(self, user):
-        AuthenticationForm.confirm_login_allowed(self, user)
-        if not may_use_admin(user):
-            raise ValidationError(
-                self.error_messages["invalid_login"], code="invalid_login",
-                params={"username": self.username_field.verbose_name},
-            )
-
-
-class ScopedAdminSite(admin.AdminSite):
-    site_header = _("Redemption admin")
-    site_title = _("Redemption admin")
-    index_title = _("Merchant administration")
-    site_url = "/staff/"
-    login_form = ScopedLoginForm
-
-    def has_permission(self, request):
-        return may_use_admin(request.user)
-
-
-# The default site is built by django.contrib.admin before any app's admin module is imported, and
-# config/urls.py routes to it; settings and urls belong elsewhere, so rather than a custom
-# AdminConfig (default_site) the existing instance takes the subclass, keeping its registry.
-admin.site.__class__ = ScopedAdminSite
 
 
 class SameMerchantForm(forms.ModelForm):

@@ -22,7 +22,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from redemption import codes, present, schema, selectors, services
-from redemption.errors import MESSAGES
 from redemption.models import Channel, Product, Store, Voucher
 from staff import services as staff_services
 from staff.models import Membership, Role

@@ -10,7 +10,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from redemption import codes, events
-from redemption.models import Attempt, Event, Product, Redemption, Store, Voucher
+from redemption.models import Attempt, Product, Redemption, Store, Voucher
 from staff.models import Membership, Role
 
 log = logging.getLogger(__name__)

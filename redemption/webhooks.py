@@ -94,7 +94,7 @@ def fan_out(limit=500):
 def deliver_due(limit=100):
     """Send deliveries that are due, one per transaction so several workers can share the work."""
     sent = 0
-    for _ in range(limit):
+    for _round in range(limit):
         with transaction.atomic():
             delivery = (
                 Delivery.objects.select_for_update(skip_locked=True, of=("self",))

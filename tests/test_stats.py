@@ -53,7 +53,7 @@ def test_bad_ranges_are_refused(api, olivia):
 
 
 def test_product_stats(api, olivia, carol, meal, issue):
-    used, unused, voided = issue(meal), issue(meal), issue(meal)
+    used, _unused, voided = issue(meal), issue(meal), issue(meal)
     issue(meal, valid_until=timezone.now() - dt.timedelta(hours=1))
     redeem(api(carol), used.code)
     api(olivia).post(f"/api/v1/vouchers/{voided.id}/void/", {}, format="json")
