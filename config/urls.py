@@ -5,6 +5,7 @@ from rest_framework.permissions import AllowAny
 
 from config import health
 from redemption import api
+from staff import dashboard
 
 
 
@@ -57,5 +58,7 @@ urlpatterns = [
     ),
     path("healthz", health.healthz, name="healthz"),
     path("staff/", include("staff.urls")),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("", include("redemption.buyer_urls")),
     path("admin/", admin.site.urls),
 ]
