@@ -45,6 +45,8 @@ api_v1 = [
     ],
     path("vouchers/<id:pk>/qr.svg", api.VoucherQRView.as_view(), {"fmt": "svg"}, name="api-voucher-qr-svg"),
     path("vouchers/<id:pk>/qr.png", api.VoucherQRView.as_view(), {"fmt": "png"}, name="api-voucher-qr-png"),
+    path("webhooks/", api.WebhookListView.as_view(), name="api-webhooks"),
+    path("webhooks/<id:pk>/", api.WebhookDetailView.as_view(), name="api-webhook-detail"),
     path("ping/", api.PingView.as_view(), name="api-ping"),
 ]
 

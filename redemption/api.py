@@ -21,8 +21,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from redemption import codes, present, schema, selectors, services
-from redemption.models import Channel, Product, Store, Voucher
+from redemption import codes, present, schema, selectors, services, webhooks
+from redemption.models import Channel, Product, Store, Voucher, Webhook
 from staff import services as staff_services
 from staff.models import Membership, Role
 from staff.permissions import ALL_STAFF, OWNER, OWNER_MANAGER
@@ -700,3 +700,50 @@ def csv_rows(redemptions, tz):
             _("yes") if r.reversed_at else _("no"),
         ])
         yield buffer.getvalue()
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=Webhook.EVENTS), allow_empty=False, max_length=len(Webhook.EVENTS)
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ["id", "url", "events", "secret", "is_active", "created_at"]
+        read_only_fields = ["secret", "created_at"]
+
+    def validate_url(self, value):
+        problem = webhooks.target_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate_events(self, value):
+        return sorted(set(value))
+
+
+class WebhookListView(APIView):
+    """Owner: where events are POSTed, signed with the webhook's secret (X-Signature: sha256=<hex>)."""
+
+    roles = OWNER
+
+    @extend_schema(responses=WebhookSerializer(many=True))
+    def get(self, request):
+        return Response(WebhookSerializer(request.member.merchant.webhooks.all(), many=True).data)
+
+    @extend_schema(request=WebhookSerializer, responses={201: WebhookSerializer})
+    def post(self, request):
+        data = valid(WebhookSerializer, request)
+        hook = Webhook.objects.create(merchant=request.member.merchant, **data)
+        return Response(WebhookSerializer(hook).data, status=201)
+
+
+class WebhookDetailView(APIView):
+    roles = OWNER
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        deleted, _rows = Webhook.objects.filter(merchant=request.member.merchant, pk=pk).delete()
+        if not deleted:
+            _not_found()
+        return Response(status=204)
