@@ -1,0 +1,80 @@
+"""The owner's live dashboard: one page; its numbers come from the stats API, its feed from the
+WebSocket. Owners and managers only."""
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.views.decorators.cache import never_cache
+
+from redemption.models import Event, Store
+from staff.models import Role
+
+# How many of today's events the feed starts with; the page asks the socket to replay them.
+FEED_BACKLOG = 30
+
+# The server-rendered words; everything the script draws has its words in static/dashboard/dashboard.js.
+TEXT = {
+    "zh": {
+        "title": "数据看板",
+        "forbidden": "无权访问：仅店主和店长可查看数据看板",
+        "back": "返回核销页",
+        "noscript": "请开启浏览器的 JavaScript 后查看数据看板。",
+    },
+    "en": {
+        "title": "Dashboard",
+        "forbidden": "No access: only owners and managers can see the dashboard",
+        "back": "Back to the scanner",
+        "noscript": "Turn on JavaScript in your browser to see the dashboard.",
+    },
+}
+
+
+def ui_text():
+    return TEXT["en" if (get_language() or "").startswith("en") else "zh"]
+
+
+def feed_window(member, store_ids):
+    """(replay from, newest) event ids. The feed replays from the start of today's last few events,
+    so a fresh page is not empty, or from the newest if today has none, so nothing old comes back.
+    Events up to the newest are in the numbers the page loads; only later ones are added live."""
+    merchant = member.merchant
+    events = Event.objects.filter(merchant=merchant)
+    if not member.is_owner:
+        events = events.filter(store_id__in=store_ids)
+    newest = events.order_by("-id").values_list("id", flat=True).first() or 0
+    midnight = dt.datetime.combine(timezone.now().astimezone(merchant.tz).date(), dt.time(), merchant.tz)
+    today = list(events.filter(at__gte=midnight).order_by("-id").values_list("id", flat=True)[:FEED_BACKLOG])
+    return (today[-1] - 1 if today else newest), newest
+
+
+@login_required(login_url="/staff/login/")
+@never_cache
+def dashboard(request):
+    member = getattr(request.user, "membership", None)
+    text = ui_text()
+    if member is None or member.role not in (Role.OWNER, Role.MANAGER):
+        return render(request, "dashboard/forbidden.html", {"text": text}, status=403)
+    store_ids = member.store_ids()
+    after, newest = feed_window(member, store_ids)
+    stores = list(Store.objects.filter(pk__in=store_ids).order_by("id").values("id", "name"))
+    config = {
+        "merchant": member.merchant.name,
+        "tz": member.merchant.time_zone,
+        "me": {"name": member.display_name, "role": member.role},
+        "stores": stores,
+        "feedAfter": after,
+        "lastEventId": newest,
+        "urls": {
+            "staff": reverse("api-stats-staff"),
+            "stores": reverse("api-stats-stores"),
+            "products": reverse("api-stats-products"),
+            "export": reverse("api-redemptions-export"),
+            "ws": "/ws/dashboard/",
+            "login": reverse("staff:login") + "?next=" + request.path,
+        },
+    }
+    return render(request, "dashboard/dashboard.html", {"text": text, "member": member, "stores": stores, "config": config})
