@@ -22,6 +22,8 @@ migrate: setup
 run: migrate
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py demo --if-empty
+	@# The webhook worker runs beside the server and is stopped with it.
+	$(BIN)/python manage.py deliver_webhooks & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 test: setup
