@@ -41,7 +41,7 @@ TEXT = {
             "frozen": "已冻结",
         },
         "gone": {
-            "redeemed": "此券已全部使用完毕",
+            "redeemed": "此券已使用完毕",
             "expired": "此券已过有效期，无法使用",
             "voided": "此券已作废，对应订单已退款",
             "frozen": "此券已被冻结，请联系商家",
@@ -67,7 +67,7 @@ TEXT = {
         "how_live": "到店后打开本页，向店员出示动态二维码，店员扫码即可核销。截图或转发的二维码无效。",
         "keep_safe": "本页链接即是您的券，请勿转发给他人。",
         "missing_title": "券不存在或链接有误",
-        "missing_hint": "请检查链接是否完整，或联系购买的店铺重新发送。",
+        "missing_hint": "请检查链接是否完整，或联系商家重新发送。",
     },
     "en": {
         "lang": "en",
@@ -93,7 +93,7 @@ TEXT = {
         "refresh_in": "Refreshes in {s} s",
         "retrying": "Poor connection, fetching a new code…",
         "noscript": "Turn on JavaScript so the live code can refresh.",
-        "uses": "<b>{left}</b> of {total} uses left",
+        "uses": "Uses left: <b>{left}</b>/{total}",
         "valid_until": "Valid until {at}",
         "valid_from": "Valid from {at}",
         "no_expiry": "No expiry date",
@@ -109,6 +109,15 @@ TEXT = {
         "missing_title": "Voucher not found",
         "missing_hint": "Check that the link is complete, or ask the shop to send it again.",
     },
+}
+
+# A circle with a mark inside, drawn where the QR would be once a voucher can no longer be used.
+_RING = "M24 4a20 20 0 1 0 0 40a20 20 0 1 0 0-40"
+GONE_ICONS = {
+    "redeemed": _RING + "M14 24l7 7l13-14",
+    "expired": _RING + "M24 12v13l8 5",
+    "voided": _RING + "M10 10l28 28",
+    "frozen": _RING + "M16 23h16v12H16zM19 23v-4a5 5 0 0 1 10 0v4",
 }
 
 # Inline SVG and JSON only, from this site: the page holds a secret in its address.
@@ -223,6 +232,7 @@ def voucher_page(request, token):
         "status": status,
         "status_text": text["status"][status],
         "gone_text": text["gone"].get(status),
+        "gone_icon": GONE_ICONS.get(status),
         "usable": usable(status),
         "facts": facts(voucher, status, text, now),
         "stores": stores(voucher),

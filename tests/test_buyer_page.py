@@ -193,7 +193,7 @@ def test_english_when_the_browser_asks(client, wash, issue):
     response = page(client, voucher, HTTP_ACCEPT_LANGUAGE="en")
     html = text_of(response)
     assert '<html lang="en">' in html
-    assert "Ready to use" in html and "<b>2</b> of 3 uses left" in html and "How to use" in html
+    assert "Ready to use" in html and "Uses left: <b>2</b>/3" in html and "How to use" in html
     assert "可使用" not in html
     missing = client.get("/v/" + "x" * 24 + "/", HTTP_ACCEPT_LANGUAGE="en")
     assert "Voucher not found" in text_of(missing)
@@ -219,3 +219,46 @@ def test_page_text_for_the_script_is_json(client, live, issue):
     html = text_of(page(client, issue(live)))
     match = re.search(r'<script id="buyer-text" type="application/json">(.*?)</script>', html, re.S)
     assert "{s}" in json.loads(match.group(1))["refresh_in"]
+
+
+@pytest.fixture
+def phone(monkeypatch):
+    """A headless Chromium the size of a phone, and the script errors and CSP violations it reports."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("browser tests need the playwright package (pip install -r requirements-browser.txt)")
+    from tests.conftest import chromium_path
+
+    executable = chromium_path()
+    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
+        page.set_default_timeout(10_000)
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+        yield page, errors
+        browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_live_qr_changes_on_screen_and_the_page_turns_used_after_the_scan(phone, live_server, settings, live, issue):
+    settings.LIVE_QR_STEP = 2
+    page, errors = phone
+    voucher = issue(live)
+    page.goto(f"{live_server.url}/v/{voucher.token}/")
+    first = page.inner_html("#qr")
+    page.wait_for_function("first => document.getElementById('qr').innerHTML !== first", arg=first)
+    assert "秒后刷新" in page.inner_text("#countdown")
+
+    # The counter uses the last of it (the redeem itself is tested through the API above).
+    Voucher.objects.filter(pk=voucher.pk).update(uses_left=0)
+    # Coming back to the page (or the next 15 s poll) shows what the counter did.
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_selector(".badge-redeemed")
+    assert page.query_selector("#qr") is None
+    assert errors == []
