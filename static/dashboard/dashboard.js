@@ -17,7 +17,7 @@
       voided: "作废", expired: "过期未用", median: "中位用时",
       noData: "所选范围内暂无数据", loadFailed: "数据加载失败，请稍后重试", usesChart: "各员工核销次数",
       reversedTag: "已撤销", voidedTag: "已作废", noStore: "未指定门店",
-      hours: function (h) { return h + " 小时"; },
+      hours: function (h) { return h < 1 ? Math.round(h * 60) + " 分钟" : h.toFixed(1) + " 小时"; },
       times: function (n) { return "×" + n; },
       burst: function (n, names) { return "异常：1分钟内 " + n + " 次无效核销尝试（员工 " + names + "）"; },
       reasons: {
@@ -42,7 +42,7 @@
       voided: "Voided", expired: "Expired unused", median: "Median time",
       noData: "No data in this range", loadFailed: "Could not load the numbers; try again shortly", usesChart: "Uses per staff member",
       reversedTag: "Reversed", voidedTag: "Voided", noStore: "No store",
-      hours: function (h) { return h + " h"; },
+      hours: function (h) { return h < 1 ? Math.round(h * 60) + " min" : h.toFixed(1) + " h"; },
       times: function (n) { return "×" + n; },
       burst: function (n, names) { return "Alert: " + n + " refused attempts within 1 minute (staff: " + names + ")"; },
       reasons: {
@@ -62,6 +62,7 @@
   var BURST_FRESH_MS = 300000; // a burst replayed from longer ago is history, not an alert
   var PING_MS = 20000;
   var SILENT_MS = 50000; // no answer to pings for this long: the connection is dead, start over
+  var STABLE_MS = 10000; // a connection that lasted this long resets the backoff
 
   var lang = document.documentElement.lang.toLowerCase().indexOf("en") === 0 ? "en" : "zh";
   var t = TEXT[lang];
@@ -395,7 +396,7 @@
 
   // ---- the socket: reconnects with backoff and asks for what it missed ----
 
-  var socket = null, retries = 0, retryTimer = null, heard = 0;
+  var socket = null, retries = 0, retryTimer = null, heard = 0, opened = 0;
 
   function setConnection(name) {
     $("conn").className = "conn conn-" + name;
@@ -404,12 +405,12 @@
 
   function connect() {
     retryTimer = null;
+    opened = 0;
     setConnection(retries ? "reconnecting" : "connecting");
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + config.urls.ws + "?after=" + lastId);
     socket.onopen = function () {
-      retries = 0;
-      heard = Date.now();
+      opened = heard = Date.now();
       setConnection("live");
     };
     socket.onmessage = function (m) {
@@ -423,6 +424,8 @@
     };
     socket.onclose = function (e) {
       socket = null;
+      // Only a connection that held resets the backoff: one a server drops at once must not bring us back every second.
+      if (opened && Date.now() - opened > STABLE_MS) retries = 0;
       if (e.code === 4403) {
         setConnection("forbidden");
         return;

@@ -1,0 +1,233 @@
+"""The owner's dashboard in a real headless Chromium against daphne: redemptions at the counter
+show up live, without a reload.
+
+The live feed needs WebSockets, which the WSGI live_server cannot serve, so daphne runs in a
+subprocess on a SQLite file of its own, migrated and seeded here through the public API."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "counter-2026"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+LIVE_WITHIN_MS = 5000
+
+
+def need_chromium():
+    """Skip where there is no browser to drive, but never let CI pass by skipping."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package (pip install -r requirements-browser.txt)"
+    else:
+        missing = None if shutil.which(CHROMIUM) else CHROMIUM
+    if missing:
+        message = f"browser tests need {missing}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def manage(env, *args):
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+def wait_until_up(base, proc):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("daphne exited: " + proc.stderr.read().decode(errors="replace")[-2000:])
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("daphne did not come up")
+
+
+def call(base, path, body, token=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Token {token}"
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        return json.load(error)
+
+
+def seed(base):
+    """Two stores, a clerk at the first, a meal voucher product and a handful of codes."""
+    owner = call(base, "/api/v1/auth/token/", {"username": "olivia", "password": PASSWORD})["token"]
+    east = call(base, "/api/v1/stores/", {"name": "东门店"}, owner)["id"]
+    call(base, "/api/v1/stores/", {"name": "西门店"}, owner)
+    call(base, "/api/v1/staff/", {"username": "carol", "password": PASSWORD, "display_name": "小王",
+                                  "role": "clerk", "stores": [east]}, owner)
+    meal = call(base, "/api/v1/products/", {"name": "双人套餐券", "face_value": "98.00", "stores": [],
+                                            "instructions": ""}, owner)["id"]
+    vouchers = call(base, "/api/v1/vouchers/", {"product": meal, "order_no": "PDD-1", "quantity": 5}, owner)["vouchers"]
+    clerk = call(base, "/api/v1/auth/token/", {"username": "carol", "password": PASSWORD})["token"]
+    return {"clerk": clerk, "codes": [v["code"] for v in vouchers]}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    need_chromium()
+    database = tmp_path_factory.mktemp("dashboard") / "db.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "REDIS_URL": "", "DEBUG": "true",
+           "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", "OWNER_PASSWORD": PASSWORD}
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "create_merchant", "Acme", "--owner", "olivia", "--password-env", "OWNER_PASSWORD")
+    base = f"http://127.0.0.1:{free_port()}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", base.rsplit(":", 1)[1], "config.asgi:application"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_up(base, proc)
+        yield {"base": base, **seed(base)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def codes(server):
+    """Fresh codes, one per use: the server and its vouchers last for the whole module."""
+    return iter(server["codes"])
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(error))
+    yield page
+    context.close()
+
+
+def open_dashboard(page, base):
+    page.goto(base + "/dashboard/")
+    page.fill("#id_username", "olivia")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/dashboard/")
+    page.wait_for_selector("#conn.conn-live")
+    page.wait_for_function("document.getElementById('t-redemptions').textContent !== '–'")
+
+
+def redeem(server, code):
+    return call(server["base"], "/api/v1/redeem/", {"code": code}, server["clerk"])
+
+
+def tile(page, name):
+    return int(page.inner_text(f"#t-{name}"))
+
+
+def test_a_redemption_at_the_counter_appears_live_and_is_counted(page, server, codes):
+    open_dashboard(page, server["base"])
+    assert page.inner_text("#conn-text") == "实时"
+    before = tile(page, "redemptions")
+    page.evaluate("window.sameDocument = true")
+
+    code = next(codes)
+    answer = redeem(server, code)
+    assert answer["result"] == "redeemed"
+
+    row = page.wait_for_selector(f'#feed .ev.ok[data-redemption="{answer["redemption"]["id"]}"]', timeout=LIVE_WITHIN_MS)
+    text = row.inner_text()
+    assert "双人套餐券" in text and "东门店" in text and "小王" in text and "****" + code[-4:] in text
+    assert code not in text
+    page.wait_for_function(f"document.getElementById('t-redemptions').textContent === '{before + 1}'",
+                           timeout=LIVE_WITHIN_MS)
+    assert page.evaluate("window.sameDocument === true"), "the page reloaded"
+    assert page.errors == []
+
+
+def test_refused_attempts_show_red_and_a_burst_raises_the_alert(page, server):
+    open_dashboard(page, server["base"])
+    refused = tile(page, "refused")
+    assert page.is_hidden("#alert")
+
+    for n in range(5):
+        assert redeem(server, f"NOPE{n:04d}")["result"] == "not_found"
+
+    page.wait_for_function("document.querySelectorAll('#feed .ev.bad').length >= 5", timeout=LIVE_WITHIN_MS)
+    assert "券码不存在" in page.inner_text("#feed .ev.bad")
+    page.wait_for_selector("#alert:not([hidden])")
+    assert page.inner_text("#alert-text") == "异常：1分钟内 5 次无效核销尝试（员工 小王）"
+    assert tile(page, "refused") == refused + 5
+
+
+def test_a_reversal_strikes_the_row_through(page, server, codes):
+    open_dashboard(page, server["base"])
+    answer = redeem(server, next(codes))
+    redemption = answer["redemption"]["id"]
+    page.wait_for_selector(f'#feed .ev.ok[data-redemption="{redemption}"]')
+
+    call(server["base"], f"/api/v1/redemptions/{redemption}/reverse/", {"reason": "顾客取消"}, server["clerk"])
+    row = page.wait_for_selector(f'#feed .ev.reversed[data-redemption="{redemption}"]')
+    assert "已撤销" in row.inner_text()
+    assert row.evaluate("r => getComputedStyle(r.querySelector('.ev-main')).textDecorationLine") == "line-through"
+
+
+def test_after_a_drop_it_reconnects_and_replays_what_it_missed(page, server, codes):
+    sockets = []
+    cut = {"on": False}
+
+    def through(ws):
+        sockets.append(ws)
+        if cut["on"]:
+            ws.close(code=1012, reason="restarting")
+        else:
+            ws.connect_to_server()
+
+    page.route_web_socket("**/ws/dashboard/**", through)
+    open_dashboard(page, server["base"])
+
+    cut["on"] = True
+    sockets[-1].close(code=1012, reason="restarting")
+    page.wait_for_function("document.getElementById('conn-text').textContent === '重连中…'")
+    missed = redeem(server, next(codes))["redemption"]["id"]
+    page.wait_for_timeout(300)
+    assert not page.query_selector(f'[data-redemption="{missed}"]')
+
+    cut["on"] = False
+    page.wait_for_selector(f'#feed .ev.ok[data-redemption="{missed}"]', timeout=20_000)
+    page.wait_for_selector("#conn.conn-live")
+    assert "after=" in sockets[-1].url
