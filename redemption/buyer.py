@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import get_language
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from redemption import codes
 from redemption.models import Redemption, Voucher
@@ -190,7 +190,7 @@ def local(dt, tz):
     return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def facts(voucher, status, text, now):
+def facts(voucher, status, text):
     """The lines under the QR: uses left, validity, last use and the masked order number.
 
     format_html escapes the values (a store name is merchant input) and keeps the words' own markup.
@@ -203,7 +203,8 @@ def facts(voucher, status, text, now):
         lines.append(format_html(text["valid_until"], at=local(voucher.valid_until, tz)))
     else:
         lines.append(text["no_expiry"])
-    last = Redemption.objects.select_related("store").filter(voucher=voucher, reversed_at=None).order_by("-at", "-id").first()
+    standing = Redemption.objects.select_related("store").filter(voucher=voucher, reversed_at=None)
+    last = standing.order_by("-at", "-id").first()
     if last:
         lines.append(format_html(text["last_used"], at=local(last.at, tz), store=last.store.name))
     lines.append(format_html(text["order"], order=codes.mask_order(voucher.order_no)))
@@ -211,11 +212,12 @@ def facts(voucher, status, text, now):
 
 
 def stores(voucher):
+    """The stores that take this voucher, and whether that is every store of the merchant."""
     listed = list(voucher.product.stores.all())
-    return listed or list(voucher.merchant.stores.all())
+    return (listed, False) if listed else (list(voucher.merchant.stores.all()), True)
 
 
-@require_GET
+@require_safe
 def voucher_page(request, token):
     voucher = find(token)
     text = ui_text()
@@ -225,6 +227,7 @@ def voucher_page(request, token):
     status = shown_status(voucher, now)
     product = voucher.product
     page_url = reverse("buyer-voucher", args=[voucher.token])
+    where, everywhere = stores(voucher)
     context = {
         "t": text,
         "voucher": voucher,
@@ -234,12 +237,12 @@ def voucher_page(request, token):
         "gone_text": text["gone"].get(status),
         "gone_icon": GONE_ICONS.get(status),
         "usable": usable(status),
-        "facts": facts(voucher, status, text, now),
-        "stores": stores(voucher),
-        "all_stores": not product.stores.exists(),
+        "facts": facts(voucher, status, text),
+        "stores": where,
+        "all_stores": everywhere,
         "page_url": page_url,
         "pips": range(voucher.uses_total) if 1 < voucher.uses_total <= 10 else None,
-        "js_text": {k: text[k] for k in ("refresh_in", "retrying")},
+        "js_text": {"refresh_in": text["refresh_in"]},
     }
     if context["usable"]:
         if product.require_live_qr:
@@ -253,7 +256,7 @@ def voucher_page(request, token):
     return private(response)
 
 
-@require_GET
+@require_safe
 def live_payload(request, token):
     """{"payload", "svg", "expires_in"} for a live-QR voucher that can still be used; 409 {"status"} once it cannot."""
     voucher = find(token)
@@ -265,7 +268,7 @@ def live_payload(request, token):
     return private(JsonResponse(live_qr(voucher.token)))
 
 
-@require_GET
+@require_safe
 def voucher_status(request, token):
     """What the open page polls, so the buyer sees 已使用 moments after the counter scans the QR."""
     voucher = find(token)
