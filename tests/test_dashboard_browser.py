@@ -4,6 +4,7 @@ show up live, without a reload.
 The live feed needs WebSockets, which the WSGI live_server cannot serve, so daphne runs in a
 subprocess on a SQLite file of its own, migrated and seeded here through the public API."""
 
+import datetime
 import json
 import os
 import shutil
@@ -231,3 +232,15 @@ def test_after_a_drop_it_reconnects_and_replays_what_it_missed(page, server, cod
     page.wait_for_selector(f'#feed .ev.ok[data-redemption="{missed}"]', timeout=20_000)
     page.wait_for_selector("#conn.conn-live")
     assert "after=" in sockets[-1].url
+
+
+def test_today_moves_on_at_the_merchants_midnight(page, server):
+    # 23:59 in Shanghai is 15:59 UTC, whatever zone the machine running the test is in.
+    page.clock.install(time=datetime.datetime(2026, 3, 1, 15, 59, tzinfo=datetime.UTC))
+    open_dashboard(page, server["base"])
+    assert page.input_value("#from") == "2026-03-01"
+
+    page.clock.run_for("02:00")
+    page.wait_for_function("document.getElementById('from').value === '2026-03-02'")
+    assert page.input_value("#to") == "2026-03-02"
+    assert page.get_attribute("[data-range=today]", "aria-pressed") == "true"

@@ -59,7 +59,6 @@
   var FEED_MAX = 100;
   var BURST = 5; // refused attempts ...
   var BURST_WINDOW_MS = 60000; // ... within this long raise the alert
-  var BURST_FRESH_MS = 300000; // a burst replayed from longer ago is history, not an alert
   var PING_MS = 20000;
   var SILENT_MS = 50000; // no answer to pings for this long: the connection is dead, start over
   var STABLE_MS = 10000; // a connection that lasted this long resets the backoff
@@ -121,17 +120,35 @@
     $("from").value = state.from;
     $("to").value = state.to;
     $("store").value = state.store;
-    var d = today(), match = "custom";
-    Object.keys(PRESETS).forEach(function (name) {
-      var r = PRESETS[name](d);
-      if (r[0] === state.from && r[1] === state.to) match = name;
-    });
+    var match = presetOn(shownDay);
     [].forEach.call(document.querySelectorAll("[data-range]"), function (b) {
       b.setAttribute("aria-pressed", String(b.getAttribute("data-range") === match));
     });
     $("export").href = config.urls.export + "?" + rangeQuery(true);
     history.replaceState(null, "", "?" + rangeQuery(true));
     filterFeed();
+  }
+
+  var shownDay = today();
+
+  // The first that fits: on the 1st of a month "today" and "this month" are the same days.
+  function presetOn(day) {
+    var names = Object.keys(PRESETS);
+    for (var i = 0; i < names.length; i++) {
+      var r = PRESETS[names[i]](day);
+      if (r[0] === state.from && r[1] === state.to) return names[i];
+    }
+    return "custom";
+  }
+
+  // A dashboard left open past midnight moves "today" (or "last 7 days"...) on to the new day.
+  function rollOver() {
+    var day = today(), preset = presetOn(shownDay);
+    if (day === shownDay) return;
+    shownDay = day;
+    if (preset === "custom") return showFilters();
+    var r = PRESETS[preset](day);
+    setFilters({ from: r[0], to: r[1] });
   }
 
   function setFilters(changes) {
@@ -260,7 +277,8 @@
       el.innerHTML = "";
       return;
     }
-    var width = Math.max(260, el.clientWidth), row = 30, label = Math.min(130, Math.round(width * 0.3));
+    var longest = Math.max.apply(null, rows.map(function (r) { return textWidth(r.label.slice(0, 9)); }));
+    var width = Math.max(260, el.clientWidth), row = 30, label = Math.min(longest + 12, Math.round(width * 0.3));
     var room = width - label - 56, max = Math.max.apply(null, rows.map(function (r) { return r.value; }).concat(1));
     var svg = '<svg width="' + width + '" height="' + rows.length * row + '" role="img" aria-label="' + esc(t.usesChart) + '">';
     rows.forEach(function (r, i) {
@@ -271,6 +289,11 @@
         '<text class="v" x="' + (label + w + 6) + '" y="' + (y + 20) + '">' + r.value + "</text>";
     });
     el.innerHTML = svg + "</svg>";
+  }
+
+  // Near enough for a label column: a Chinese character is about twice as wide as a Latin letter.
+  function textWidth(s) {
+    return s.replace(/[\u2e80-\uffff]/g, "xx").length * 7.5;
   }
 
   // ---- the live feed ----
@@ -295,9 +318,11 @@
     } else if (event.type === "attempt.refused" && inRange(event.at) && storeMatches(event.store)) {
       change = { refused: 1 };
     }
-    if (!change || !lastStats) return;
-    for (var k in change) totals[k] += change[k];
-    drawTiles();
+    if (!change) return;
+    if (lastStats) {
+      for (var k in change) totals[k] += change[k];
+      drawTiles();
+    }
     refreshSoon();
   }
 
@@ -376,12 +401,13 @@
 
   function watchBursts(event) {
     var at = millis(event.at);
-    if (Date.now() - at > BURST_FRESH_MS) return;
     refusals.push({ at: at, staff: event.staff ? event.staff.display_name : "?" });
     refusals = refusals.filter(function (r) { return r.at > at - BURST_WINDOW_MS; });
     var per = {};
     refusals.forEach(function (r) { per[r.staff] = (per[r.staff] || 0) + 1; });
     var names = Object.keys(per).sort(function (a, b) { return per[b] - per[a]; });
+    // What happened before the page opened is on show in the feed; it counts towards a burst but raises none itself.
+    if (event.id <= config.lastEventId) return;
     if (per[names[0]] >= BURST) {
       raise(per[names[0]], names[0]);
     } else if (refusals.length >= BURST) {
@@ -472,7 +498,7 @@
           $("from").focus();
           return;
         }
-        var r = PRESETS[name](today());
+        var r = PRESETS[name](shownDay);
         setFilters({ from: r[0], to: r[1] });
       });
     });
@@ -490,6 +516,7 @@
     });
     window.addEventListener("online", reconnectNow);
     setInterval(heartbeat, PING_MS);
+    setInterval(rollOver, 60000);
   }
 
   translate();
