@@ -59,6 +59,12 @@ def database_from_url(url):
         if not name:
             raise ImproperlyConfigured(f"DATABASE_URL names no database: {url!r}")
         options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        # Under ASGI every request may run on a thread of its own, and each thread would keep a
+        # connection of its own: a pool per process bounds them (DB_POOL_SIZE per process; with
+        # N processes keep N x DB_POOL_SIZE below PostgreSQL's max_connections).
+        pool_size = envint("DB_POOL_SIZE", 16)
+        if pool_size:
+            options["pool"] = {"min_size": min(2, pool_size), "max_size": pool_size, "timeout": 10}
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,
@@ -66,8 +72,8 @@ def database_from_url(url):
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": envint("CONN_MAX_AGE", 60),
-            "CONN_HEALTH_CHECKS": True,
+            "CONN_MAX_AGE": 0 if pool_size else envint("CONN_MAX_AGE", 60),
+            "CONN_HEALTH_CHECKS": not pool_size,
             "OPTIONS": options,
         }
     raise ImproperlyConfigured(

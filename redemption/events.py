@@ -11,8 +11,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
-from redemption import present
-from redemption.models import Event
+from redemption import hotpath, present
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,9 @@ def emit(merchant, type, *, store=None, **facts):
             data[name] = value
     if store is not None:
         data["store"] = present.store_data(store)
-    event = Event.objects.create(merchant_id=merchant.pk, store=store, type=type, data=data, at=timezone.now())
+    event = hotpath.create_event(
+        merchant_id=merchant.pk, store_id=store and store.pk, type=type, data=data, at=timezone.now()
+    )
     transaction.on_commit(lambda: push(event, tz))
     return event
 

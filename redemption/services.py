@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.utils import timezone
 
-from redemption import codes, events
+from redemption import codes, events, hotpath
 from redemption.models import Attempt, Product, Redemption, Store, Voucher
 from staff.models import Membership, Role
 
@@ -44,7 +44,7 @@ def voucher_check(*, member: Membership, raw_code, store_id=None) -> Outcome:
     store = resolve_store(member, store_id)
     parsed = _parse(member, store, raw_code, Attempt.Kind.CHECK)
     now = timezone.now()
-    voucher = _find(member, store, parsed, Attempt.Kind.CHECK).first()
+    voucher = _find(member, store, parsed)
     try:
         if voucher is None:
             raise _not_found(parsed)
@@ -85,7 +85,7 @@ def voucher_redeem(*, member: Membership, raw_code, uses=1, store_id=None, idemp
 
 def _redeem_locked(member, store, parsed, uses, idempotency_key):
     now = timezone.now()
-    voucher = _find(member, store, parsed, Attempt.Kind.REDEEM).select_for_update(of=("self",)).first()
+    voucher = _find(member, store, parsed, lock=True)
     if voucher is None:
         raise _not_found(parsed)
     try:
@@ -95,10 +95,10 @@ def _redeem_locked(member, store, parsed, uses, idempotency_key):
         raise
     # Conditional even under the lock: if anything ever reaches this row without the lock,
     # the WHERE clause still refuses to go below zero.
-    if not Voucher.objects.filter(pk=voucher.pk, uses_left__gte=uses).update(uses_left=F("uses_left") - uses):
+    if not hotpath.take_uses(voucher.pk, uses):
         raise Refusal("already_redeemed", voucher)
     voucher.uses_left -= uses
-    redemption = Redemption.objects.create(
+    redemption = hotpath.create_redemption(
         merchant_id=member.merchant_id, voucher=voucher, store=store, staff=member,
         uses=uses, at=now, idempotency_key=idempotency_key or None,
     )
@@ -108,28 +108,22 @@ def _redeem_locked(member, store, parsed, uses, idempotency_key):
 
 
 def _replay(member, key):
-    redemption = (
-        Redemption.objects.select_related("voucher__product", "store", "staff")
-        .filter(staff=member, idempotency_key=key)
-        .first()
-    )
-    if redemption is None:
+    # Nearly every scan carries a key and nearly none is a repeat: look cheaply first.
+    redemption_id = hotpath.idempotent_redemption_id(member.pk, key)
+    if redemption_id is None:
         return None
+    redemption = Redemption.objects.select_related("voucher__product", "store", "staff").get(pk=redemption_id)
     return Outcome("redeemed", redemption.store, redemption.voucher, redemption)
 
 
 def resolve_store(member, store_id):
     """The store the member is working at: the one named, or their only one."""
-    stores = member.merchant.stores.all() if member.is_owner else member.stores.all()
-    if store_id is None:
-        stores = list(stores.only("id", "name")[:2])
-        if len(stores) != 1:
-            raise Refusal("store_required")
-        return stores[0]
-    store = stores.filter(pk=store_id).only("id", "name").first()
-    if store is None:
+    stores = hotpath.stores_for(member, store_id)
+    if store_id is None and len(stores) != 1:
+        raise Refusal("store_required")
+    if not stores:
         raise Refusal("forbidden")
-    return store
+    return stores[0]
 
 
 def _parse(member, store, raw_code, kind):
@@ -144,14 +138,9 @@ def _parse(member, store, raw_code, kind):
         _refused(member, store, None, kind, refusal, raw=raw_code)
 
 
-def _find(member, store, parsed, kind):
+def _find(member, store, parsed, *, lock=False):
     """The voucher the input names, in the member's merchant only: a foreign code is unknown."""
-    links = Product.stores.through.objects.filter(product_id=OuterRef("product_id"))
-    qs = Voucher.objects.select_related("product").annotate(
-        store_limited=Exists(links), store_listed=Exists(links.filter(store_id=store.pk))
-    )
-    qs = qs.filter(merchant_id=member.merchant_id)
-    return qs.filter(code=parsed.code) if parsed.code else qs.filter(token=parsed.token)
+    return hotpath.find_voucher(member.merchant_id, store.pk, code=parsed.code, token=parsed.token, lock=lock)
 
 
 def _not_found(parsed):
@@ -194,8 +183,8 @@ def _last_redemption(voucher):
 
 def _record(member, store, parsed, kind, result, voucher=None, *, at=None, raw=None):
     masked = parsed.masked if parsed else codes.mask(str(raw or "")[:40])
-    Attempt.objects.create(
-        merchant_id=member.merchant_id, staff=member, store=store, voucher=voucher,
+    hotpath.record_attempt(
+        merchant_id=member.merchant_id, staff_id=member.pk, store_id=store.pk, voucher_id=voucher and voucher.pk,
         kind=kind, input_masked=masked[:40], result=result, at=at or timezone.now(),
     )
 

@@ -39,7 +39,9 @@ def test_production_settings_pass_check_deploy():
         ({"DATABASE_URL": "postgres://127.0.0.1:5432/"}, "names no database"),
         ({"REDIS_URL": "http://127.0.0.1"}, "REDIS_URL must start with"),
         ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE is not a known time zone"),
-        ({"CONN_MAX_AGE": "forever", "DATABASE_URL": "postgres://h/db"}, "CONN_MAX_AGE must be a whole number"),
+        ({"DB_POOL_SIZE": "0", "CONN_MAX_AGE": "forever", "DATABASE_URL": "postgres://h/db"},
+         "CONN_MAX_AGE must be a whole number"),
+        ({"DB_POOL_SIZE": "many", "DATABASE_URL": "postgres://h/db"}, "DB_POOL_SIZE must be a whole number"),
     ],
 )
 def test_wrong_settings_fail_loudly_at_start(env, complaint):
