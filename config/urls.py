@@ -39,6 +39,7 @@ api_v1 = [
     path("staff/<id:pk>/", api.StaffDetailView.as_view(), name="api-staff-detail"),
     path("products/", api.ProductListView.as_view(), name="api-products"),
     path("vouchers/", api.VoucherListView.as_view(), name="api-vouchers"),
+    path("vouchers/import/", api.VoucherImportView.as_view(), name="api-vouchers-import"),
     *[
         path(f"vouchers/<id:pk>/{action}/", api.VoucherActionView.as_view(action=action), name=f"api-voucher-{action}")
         for action in ("void", "freeze", "unfreeze", "reissue")

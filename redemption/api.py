@@ -747,3 +747,36 @@ class WebhookDetailView(APIView):
         if not deleted:
             _not_found()
         return Response(status=204)
+
+
+class ImportInput(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV with a header row: code[,password][,order_no][,valid_until]")
+    product = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+    def validate_product(self, value):
+        return IssueInput.validate_product(self, value)
+
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+class VoucherImportView(APIView):
+    """Owner: import third-party card codes from a CSV (UTF-8, or GB18030 as Excel saves it). All rows or none."""
+
+    roles = OWNER
+
+    @extend_schema(request={"multipart/form-data": ImportInput}, responses={201: schema.Imported, **schema.REFUSALS})
+    def post(self, request):
+        data = valid(ImportInput, request)
+        upload = data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise serializers.ValidationError({"file": [_("The file is larger than 20 MB.")]})
+        try:
+            count = services.voucher_import(product=data["product"], raw=upload.read())
+        except services.ImportRefused as refused:
+            return Response(
+                {"ok": False, "result": "invalid_file", "message": _("Nothing was imported: fix the lines below and send the whole file again."),
+                 "errors": refused.errors},
+                status=422,
+            )
+        return Response({"ok": True, "count": count}, status=201)

@@ -56,6 +56,7 @@ def group(code):
     return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DROPPED = re.compile(r"[\s\-‐‑‒–—―−_]+")
 _BUYER_URL = re.compile(r"/v/([A-Za-z0-9_-]{16,32})/?(?:[?#].*)?$")
 LIVE_PREFIX = "LQ1."
@@ -94,10 +95,15 @@ def parse(raw):
     if len(raw) > 4 * MAX_LENGTH:
         raise InvalidCode("too long")
     text = unicodedata.normalize("NFKC", raw).strip()
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise InvalidCode("control character")
-    # Zero-width characters ride along when a code is copied out of a chat app.
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    if text.isascii():
+        # The common case, and a hot one: ASCII has control characters but no format characters.
+        if _ASCII_CONTROL.search(text):
+            raise InvalidCode("control character")
+    else:
+        if any(unicodedata.category(ch) == "Cc" for ch in text):
+            raise InvalidCode("control character")
+        # Zero-width characters ride along when a code is copied out of a chat app.
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     if text.startswith(LIVE_PREFIX):
         return _parse_live(text)
     url = _BUYER_URL.search(text)

@@ -200,3 +200,25 @@ def idempotent_redemption_id(staff_id, key):
         )
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def bulk_insert(model, rows):
+    """Insert many rows given as dicts of attname -> value (every row the same keys).
+
+    PostgreSQL takes them by COPY; others by one prepared INSERT run for every row. Either is an
+    order of magnitude faster than bulk_create, whose per-value preparation dominates past 10,000 rows.
+    """
+    if not rows:
+        return
+    names = list(rows[0])
+    columns = [model._meta.get_field(n.removesuffix("_id") if n.endswith("_id") else n).column for n in names]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([row[n] for n in names])
+        else:
+            sql = f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(names))})"
+            cursor.executemany(
+                sql, [[_db_time(v) if isinstance(v, dt.datetime) else v for v in row.values()] for row in rows]
+            )

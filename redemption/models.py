@@ -110,6 +110,8 @@ class Voucher(models.Model):
     state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.ACTIVE)
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
     expiry_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Third-party card codes come with a password (卡密) that the buyer needs beside the code.
+    password = models.CharField(_("card password"), max_length=128, blank=True)
     void_reason = models.CharField(_("reason for voiding"), max_length=200, blank=True)
     replaces = models.OneToOneField(
         "self", models.PROTECT, null=True, blank=True, related_name="replaced_by", verbose_name=_("reissued for")

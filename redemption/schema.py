@@ -114,3 +114,8 @@ class ProductStats(serializers.Serializer):
     voided = serializers.IntegerField()
     expired_unused = serializers.IntegerField()
     median_hours_to_redeem = serializers.FloatField(allow_null=True)
+
+
+class Imported(serializers.Serializer):
+    ok = serializers.BooleanField()
+    count = serializers.IntegerField()

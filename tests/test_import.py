@@ -1,0 +1,62 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from redemption.models import Voucher
+
+
+def upload(api, owner, product, content, name="cards.csv"):
+    return api(owner).post(
+        "/api/v1/vouchers/import/",
+        {"product": product.id, "file": SimpleUploadedFile(name, content, content_type="text/csv")},
+        format="multipart",
+    )
+
+
+def test_card_codes_import_and_redeem(api, olivia, carol, meal):
+    content = "code,password,order_no,valid_until\nAB-12-CD-34,pw1,TB-1,2030-12-31\nXY9988776655,pw2,,\n".encode()
+    response = upload(api, olivia, meal, content)
+    assert response.status_code == 201 and response.json() == {"ok": True, "count": 2}
+    card = Voucher.objects.get(code="AB12CD34")
+    assert card.password == "pw1" and card.order_no == "TB-1" and card.valid_until.year == 2030
+    assert api(carol).post("/api/v1/redeem/", {"code": "ab12cd34"}, format="json").status_code == 200
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-8", b"\xef\xbb\xbf"), ("utf-8", b""), ("gb18030", b"")])
+def test_excel_encodings(api, olivia, meal, encoding, bom):
+    content = bom + "code,order_no\n卡号0001,订单一\n".encode(encoding)
+    assert upload(api, olivia, meal, content).status_code == 201
+    assert Voucher.objects.get().order_no == "订单一"
+
+
+def test_a_bad_file_imports_nothing_and_names_every_bad_line(api, olivia, meal, issue):
+    existing = issue(meal)
+    content = (
+        "code,valid_until\n"
+        "GOOD0001,\n"
+        "GOOD0001,\n"          # line 3: repeats line 2
+        f"{existing.code},\n"  # line 4: already issued
+        "GOOD0002,31.12.2030\n"  # line 5: a date we cannot read
+        ",\n"                   # blank: skipped
+        "A,B,C\n"               # line 7: wrong column count
+    ).encode()
+    response = upload(api, olivia, meal, content)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["result"] == "invalid_file" and body["message"]
+    assert [e["line"] for e in body["errors"]] == [3, 4, 5, 7]
+    assert Voucher.objects.count() == 1
+
+
+@pytest.mark.parametrize("content", [b"", b"number,pin\n1,2\n", b"code\n", b"\xff\xfe\x00garbage"])
+def test_unusable_files_are_refused(api, olivia, meal, content):
+    response = upload(api, olivia, meal, content)
+    assert response.status_code in (400, 422)  # 400: an empty upload; 422: a file that is not a code list
+    assert response.json()["message"]
+    assert not Voucher.objects.exists()
+
+
+def test_only_the_owner_imports(api, mike, oscar, meal):
+    content = b"code\nX1234567\n"
+    assert upload(api, mike, meal, content).status_code == 403
+    assert upload(api, oscar, meal, content).status_code == 400  # not their product
+    assert not Voucher.objects.exists()
