@@ -110,8 +110,17 @@ def server(tmp_path_factory):
         wait_until_up(base, proc)
         yield {"base": base, **seed(base)}
     finally:
-        proc.terminate()
+        stop(proc)
+
+
+def stop(proc):
+    # daphne waits for open WebSockets to close before it exits; a test server need not.
+    proc.terminate()
+    try:
         proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -54,7 +54,11 @@ def servers(db):
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # daphne lingers over open WebSockets
+                proc.kill()
+                proc.wait()
 
 
 def wait_until_up(port):
