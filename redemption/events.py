@@ -4,9 +4,11 @@ The row is the record (a dashboard that reconnects with ?after=<id> is sent what
 webhook delivery reads the same rows), the push is only the fast path.
 """
 
+import asyncio
 import logging
+import os
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
@@ -56,7 +58,30 @@ def push(event, tz):
     if layer is None:
         return
     group = store_group(event.store_id) if event.store_id else merchant_group(event.merchant_id)
+    send = _send(layer, group, {"type": "event.push", "event": message(event, tz)}, event.id)
+    loop = _server_loop()
+    if loop is not None:
+        # Inside the ASGI server: hand the send to its event loop and return at once, so the
+        # clerk's answer does not wait for Redis.
+        asyncio.run_coroutine_threadsafe(send, loop)
+    else:
+        async_to_sync(_wait)(send)
+
+
+def _server_loop():
+    """The server's running event loop when this thread was started by sync_to_async, else None."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    return loop if loop.is_running() else None
+
+
+async def _wait(awaitable):
+    await awaitable
+
+
+async def _send(layer, group, payload, event_id):
     try:
-        async_to_sync(layer.group_send)(group, {"type": "event.push", "event": message(event, tz)})
+        await layer.group_send(group, payload)
     except Exception:
-        log.exception("live push of event %s failed", event.id)
+        log.exception("live push of event %s failed", event_id)
