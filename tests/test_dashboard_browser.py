@@ -7,7 +7,6 @@ subprocess on a SQLite file of its own, migrated and seeded here through the pub
 import datetime
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from tests.conftest import chromium_path as need_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -26,21 +26,6 @@ PASSWORD = "counter-2026"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]
 LIVE_WITHIN_MS = 5000
-
-
-def need_chromium():
-    """Skip where there is no browser to drive, but never let CI pass by skipping."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = "the playwright package (pip install -r requirements-browser.txt)"
-    else:
-        missing = None if shutil.which(CHROMIUM) else CHROMIUM
-    if missing:
-        message = f"browser tests need {missing}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def free_port():

@@ -1,8 +1,6 @@
 """The scanner in a real headless Chromium against a live server: what a clerk does at the counter."""
 
 import json
-import os
-import shutil
 import tempfile
 from decimal import Decimal
 
@@ -11,6 +9,7 @@ import pytest
 from redemption import services
 from redemption.models import Product, Store
 from staff.services import merchant_create, staff_create
+from tests.conftest import chromium_path as need_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,21 +19,6 @@ FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-
-
-def need_chromium():
-    """Skip where there is no browser to drive, but never let CI pass by skipping."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = "the playwright package (pip install -r requirements-browser.txt)"
-    else:
-        missing = None if shutil.which(CHROMIUM) else CHROMIUM
-    if missing:
-        message = f"browser tests need {missing}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 @pytest.fixture
