@@ -180,6 +180,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/staff/login/"
+AUTHENTICATION_BACKENDS = ["staff.lockout.LockoutModelBackend"]
+LOGIN_FAILURES = 10  # wrong passwords for one username ...
+LOGIN_WINDOW = 15 * 60  # ... within this many seconds lock that username out for as long
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from redemption import codes, present, schema, selectors, services, webhooks
 from redemption.models import Channel, Product, Store, Voucher, Webhook
+from staff import lockout
 from staff import services as staff_services
 from staff.models import Membership, Role
 from staff.permissions import ALL_STAFF, OWNER, OWNER_MANAGER
@@ -518,12 +519,20 @@ class TokenView(APIView):
         username, password = request.data.get("username"), request.data.get("password")
         if not all(isinstance(v, str) and v and "\x00" not in v for v in (username, password)):
             raise serializers.ValidationError({"username": [_("Enter a username and a password.")]})
+        wait = lockout.locked_for(username)
+        if wait:
+            return Response(
+                {"ok": False, "result": "throttled", "retry_after": wait,
+                 "message": _("Too many wrong passwords. Try again in %(minutes)s minutes.") % {"minutes": (wait + 59) // 60}},
+                status=429, headers={"Retry-After": str(wait)},
+            )
         user = authenticate(request, username=username, password=password)
         if user is None:
             return Response(
                 {"ok": False, "result": "invalid_credentials", "message": _("Wrong username or password.")},
                 status=400,
             )
+        lockout.forget(username)
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from redemption.models import Store
+from staff import lockout
 
 # Static files the scanner needs to open with a bad or no connection. The QR decoder is not here:
 # it loads only when the camera opens and is cached then.
@@ -37,6 +38,7 @@ TEXT = {
         "username": "账号",
         "password": "密码",
         "noscript": "请开启浏览器的 JavaScript 后使用核销助手。",
+        "locked": "密码错误次数过多，账号已临时锁定，请 {minutes} 分钟后再试。",
         "description": "门店扫码核销券码",
     },
     "en": {
@@ -46,6 +48,7 @@ TEXT = {
         "username": "Username",
         "password": "Password",
         "noscript": "Turn on JavaScript in your browser to use the scanner.",
+        "locked": "Too many wrong passwords: this account is locked for {minutes} minutes.",
         "description": "Redeem voucher codes at the counter",
     },
 }
@@ -64,6 +67,13 @@ class LoginView(auth_views.LoginView):
 
     def get_default_redirect_url(self):
         return reverse("staff:scanner")
+
+    def form_invalid(self, form):
+        # While the username is locked out, say so rather than "wrong password" again.
+        wait = lockout.locked_for(form.data.get("username", ""))
+        if wait:
+            form.errors["__all__"] = form.error_class([ui_text()["locked"].format(minutes=(wait + 59) // 60)])
+        return super().form_invalid(form)
 
 
 login_view = LoginView.as_view()
