@@ -53,9 +53,9 @@ def main():
                    now() - (g % 90) * interval '1 day'
             FROM generate_series(1, {vouchers}) g""")
         c.execute(f"""
-            INSERT INTO redemption_redemption (merchant_id, voucher_id, store_id, staff_id, uses, at, idempotency_key,
-                reversed_at, reverse_reason)
-            SELECT v.merchant_id, v.id, {stores[0].pk} + (v.id + k) % 5, {staff[0].pk} + (v.id + k) % 40, 1,
+            INSERT INTO redemption_redemption (merchant_id, voucher_id, store_id, staff_id, uses, value, at,
+                idempotency_key, reversed_at, reverse_reason)
+            SELECT v.merchant_id, v.id, {stores[0].pk} + (v.id + k) % 5, {staff[0].pk} + (v.id + k) % 40, 1, 20,
                    v.created_at + (k * 3 + v.id % 5) * interval '1 day', NULL,
                    CASE WHEN (v.id + k) % 97 = 0 THEN now() END, ''
             FROM redemption_voucher v CROSS JOIN generate_series(0, 4) k WHERE v.merchant_id = {merchant.pk}""")

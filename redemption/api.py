@@ -702,7 +702,7 @@ def csv_rows(redemptions, tz):
         buffer.seek(0)
         buffer.truncate()
         product = r.voucher.product
-        value = (product.face_value * r.uses / product.uses_per_voucher).quantize(Decimal("0.01"))
+        value = r.value.quantize(Decimal("0.01"))
         writer.writerow([
             r.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), r.store.name, r.staff.display_name,
             codes.mask(r.voucher.code), r.voucher.order_no, product.name, r.uses, value,

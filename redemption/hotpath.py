@@ -166,13 +166,15 @@ def _saved(instance, pk):
 
 
 def create_redemption(*, merchant_id, voucher, store, staff, uses, at, idempotency_key):
+    product = voucher.product
+    value = (product.face_value * uses / product.uses_per_voucher).quantize(Decimal("0.000001"))
     redemption = Redemption(
-        merchant_id=merchant_id, voucher=voucher, store=store, staff=staff, uses=uses, at=at,
+        merchant_id=merchant_id, voucher=voucher, store=store, staff=staff, uses=uses, value=value, at=at,
         idempotency_key=idempotency_key, reverse_reason="",
     )
     pk = _insert(Redemption, {
         "merchant": merchant_id, "voucher": voucher.pk, "store": store.pk, "staff": staff.pk, "uses": uses,
-        "at": at, "idempotency_key": idempotency_key, "reverse_reason": "",
+        "value": value, "at": at, "idempotency_key": idempotency_key, "reverse_reason": "",
     })
     return _saved(redemption, pk)
 

@@ -152,6 +152,10 @@ class Redemption(models.Model):
     store = models.ForeignKey(Store, models.PROTECT, related_name="redemptions", verbose_name=_("store"))
     staff = models.ForeignKey("staff.Membership", models.PROTECT, related_name="redemptions", verbose_name=_("staff"))
     uses = models.PositiveIntegerField(_("uses"), default=1)
+    # What these uses were worth when redeemed (face value / uses per voucher x uses), kept exact to
+    # six places so three thirds of 100.00 still add up to 100.00: reports sum this column alone, and
+    # a later price change does not rewrite what was earned.
+    value = models.DecimalField(_("value"), max_digits=16, decimal_places=6, default=0, db_default=0)
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)
     reversed_at = models.DateTimeField(_("reversed at"), null=True, blank=True)

@@ -67,8 +67,8 @@ def _money(value):
 def redemption_stats(*, member, by, day_from, day_to, store=None):
     """Per staff member or per store: redemptions, uses, face value, refused attempts, reversals.
 
-    Reversed redemptions count only under `reversed`. A use is worth face_value / uses_per_voucher,
-    summed per product in exact decimals and rounded once at the end.
+    Reversed redemptions count only under `reversed`. Each redemption carries what its uses were
+    worth (face_value / uses_per_voucher each), summed exactly and rounded once at the end.
     """
     key = {"staff": "staff_id", "store": "store_id"}[by]
     start, end = day_bounds(day_from, day_to, member.merchant.tz)
@@ -83,23 +83,18 @@ def redemption_stats(*, member, by, day_from, day_to, store=None):
         return rows.setdefault(id_, {"redemptions": 0, "uses": 0, "face_value_total": Decimal(0),
                                      "refused_attempts": 0, "reversed": 0, "first_at": None, "last_at": None})
 
+    standing = ExpressionWrapper(Q(reversed_at__isnull=True), output_field=BooleanField())
     groups = (
-        Redemption.objects.filter(scope)
-        .values(key, "voucher__product__face_value", "voucher__product__uses_per_voucher", standing=ExpressionWrapper(Q(reversed_at__isnull=True), output_field=BooleanField()))
-        .annotate(n=Count("id"), uses=Sum("uses"), first=Min("at"), last=Max("at"))
+        Redemption.objects.filter(scope).values(key, standing=standing)
+        .annotate(n=Count("id"), uses=Sum("uses"), value=Sum("value"), first=Min("at"), last=Max("at"))
     )
     for g in groups:
         r = row(g[key])
         if not g["standing"]:
             r["reversed"] += g["n"]
             continue
-        r["redemptions"] += g["n"]
-        r["uses"] += g["uses"]
-        r["face_value_total"] += (
-            Decimal(g["voucher__product__face_value"]) * g["uses"] / g["voucher__product__uses_per_voucher"]
-        )
-        r["first_at"] = min(filter(None, [r["first_at"], g["first"]]))
-        r["last_at"] = max(filter(None, [r["last_at"], g["last"]]))
+        r.update(redemptions=g["n"], uses=g["uses"], face_value_total=Decimal(g["value"]),
+                 first_at=g["first"], last_at=g["last"])
     refused = (
         Attempt.objects.filter(scope).exclude(result__in=("redeemed", "redeemable"))
         .exclude(**{key: None}).values(key).annotate(n=Count("id"))

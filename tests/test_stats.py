@@ -75,3 +75,14 @@ def test_export_csv_opens_in_excel_and_masks_codes(api, olivia, carol, wash, iss
     assert voucher.code not in text and rows[1][3].endswith(voucher.code[-4:])
     assert Decimal(rows[1][7]) == Decimal("90.00")
     assert api(carol).get("/api/v1/redemptions/export.csv").status_code == 403
+
+
+def test_thirds_of_a_price_add_up_to_the_price(api, olivia, carol, acme, issue):
+    from redemption.models import Product
+
+    pass_ = Product.objects.create(merchant=acme, name="三次卡", face_value=Decimal("100.00"), uses_per_voucher=3)
+    voucher = issue(pass_)
+    for _ in range(3):
+        redeem(api(carol), voucher.code)
+    [row] = api(olivia).get("/api/v1/stats/staff/").json()
+    assert row["uses"] == 3 and row["face_value_total"] == "100.00"
