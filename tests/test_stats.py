@@ -57,10 +57,14 @@ def test_product_stats(api, olivia, carol, meal, issue):
     issue(meal, valid_until=timezone.now() - dt.timedelta(hours=1))
     redeem(api(carol), used.code)
     api(olivia).post(f"/api/v1/vouchers/{voided.id}/void/", {}, format="json")
-    [row] = api(olivia).get("/api/v1/stats/products/").json()
+    from redemption.models import Voucher
+
+    Voucher.objects.filter(pk=used.pk).update(created_at=Redemption.objects.get(voucher=used).at - dt.timedelta(hours=5))
+    since = (timezone.localdate() - dt.timedelta(days=2)).isoformat()
+    [row] = api(olivia).get(f"/api/v1/stats/products/?from={since}").json()
     assert row["issued"] == 4 and row["redeemed"] == 1 and row["voided"] == 1 and row["expired_unused"] == 1
     assert row["redemption_rate"] == round(1 / 3, 4)
-    assert row["median_hours_to_redeem"] is not None
+    assert row["median_hours_to_redeem"] == 5.0
 
 
 def test_export_csv_opens_in_excel_and_masks_codes(api, olivia, carol, wash, issue):
