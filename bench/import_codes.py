@@ -5,32 +5,23 @@ Usage: .venv/bin/python bench/import_codes.py [ROWS]
 """
 
 import os
-import subprocess
 import sys
 import time
 from decimal import Decimal
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import djangoenv
+
 URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/redemption_import_bench")
 
 
 def main():
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    name = URL.rsplit("/", 1)[1]
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
-    os.environ.update(DATABASE_URL=URL, DJANGO_SETTINGS_MODULE="config.settings")
-    sys.path.insert(0, ROOT)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    djangoenv.throwaway_database(URL)
 
     from redemption import services
     from redemption.models import Product
     from staff.services import merchant_create
 
-    call_command("migrate", verbosity=0)
     owner = merchant_create(name="Import", owner_username="import-owner", owner_password="import-bench-pw")
     product = Product.objects.create(merchant=owner.merchant, name="Card", face_value=Decimal("30"))
     lines = ["code,password,order_no,valid_until"]

@@ -4,36 +4,29 @@ PostgreSQL database filled with generate_series.
 Usage: .venv/bin/python bench/stats_million.py [REDEMPTIONS]
 """
 
+import datetime as dt
 import os
 import statistics
-import subprocess
 import sys
 import time
 from decimal import Decimal
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import djangoenv
+
 URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/redemption_stats_bench")
 
 
 def main():
     total = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    name = URL.rsplit("/", 1)[1]
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
-    os.environ.update(DATABASE_URL=URL, DJANGO_SETTINGS_MODULE="config.settings", ALLOWED_HOSTS="*")
-    sys.path.insert(0, ROOT)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    djangoenv.throwaway_database(URL)
     from django.db import connection
     from django.test import Client
+    from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
     from redemption.models import Product, Store
     from staff.services import merchant_create, staff_create
 
-    call_command("migrate", verbosity=0)
     owner = merchant_create(name="Stats", owner_username="stats-owner", owner_password="stats-bench-pw")
     merchant = owner.merchant
     stores = [Store.objects.create(merchant=merchant, name=f"Store {i}") for i in range(5)]
@@ -67,9 +60,9 @@ def main():
         c.execute("ANALYZE")
     print(f"seeded {vouchers:,} vouchers and {vouchers * 5:,} redemptions in {time.perf_counter() - started:.0f} s")
     client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner.user).key}")
-    today = django.utils.timezone.localdate()
-    ranges = {"30 days": (today - django.utils.timezone.timedelta(days=29), today),
-              "120 days (all)": (today - django.utils.timezone.timedelta(days=119), today)}
+    today = timezone.localdate()
+    ranges = {"30 days": (today - dt.timedelta(days=29), today),
+              "120 days (all)": (today - dt.timedelta(days=119), today)}
     for path in ("/api/v1/stats/staff/", "/api/v1/stats/stores/", "/api/v1/stats/products/"):
         for label, (start, end) in ranges.items():
             times = []
