@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+from django.db import connection
 from django.contrib.staticfiles import finders
 from django.utils import timezone
 
@@ -255,6 +256,9 @@ def test_live_qr_changes_on_screen_and_the_page_turns_used_after_the_scan(phone,
 
     # The counter uses the last of it (the redeem itself is tested through the API above).
     Voucher.objects.filter(pk=voucher.pk).update(uses_left=0)
+    # Playwright's event loop makes this an async context with a connection of its own: hand it
+    # back now, or the test database is still in use when it is dropped.
+    connection.close()
     # Coming back to the page (or the next 15 s poll) shows what the counter did.
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
     page.wait_for_selector(".badge-redeemed")
