@@ -7,8 +7,8 @@ import re
 import time
 
 import pytest
-from django.db import connection
 from django.contrib.staticfiles import finders
+from django.db import connection
 from django.utils import timezone
 
 from redemption import buyer, codes
