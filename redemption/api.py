@@ -1,9 +1,11 @@
 """The REST API: each view validates input, calls a service or a selector, and shapes the answer."""
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -13,8 +15,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+import qrcode
+from qrcode.image.pure import PyPNGImage
+from qrcode.image.svg import SvgPathImage
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -386,8 +392,6 @@ class StaffDetailView(APIView):
 
 
 def _not_found():
-    from rest_framework.exceptions import NotFound
-
     raise NotFound()
 
 
@@ -511,8 +515,6 @@ class TokenView(APIView):
         responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()})},
     )
     def post(self, request):
-        from django.contrib.auth import authenticate
-
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"body": [_("Send a JSON object.")]})
         username, password = request.data.get("username"), request.data.get("password")
@@ -591,12 +593,6 @@ class VoucherQRView(APIView):
 
 
 def qr_image(text, fmt):
-    import io
-
-    import qrcode
-    from qrcode.image.pure import PyPNGImage
-    from qrcode.image.svg import SvgPathImage
-
     factory, content_type = (SvgPathImage, "image/svg+xml") if fmt == "svg" else (PyPNGImage, "image/png")
     buffer = io.BytesIO()
     qrcode.make(text, image_factory=factory, box_size=10, border=2).save(buffer)
@@ -689,9 +685,6 @@ class ExportView(APIView):
 
 
 def csv_rows(redemptions, tz):
-    import csv
-    import io
-
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([_("time"), _("store"), _("staff"), _("code"), _("order number"), _("product"), _("uses"),

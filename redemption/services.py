@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import io
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -41,7 +41,6 @@ class Outcome:
     store: Store
     voucher: Voucher
     redemption: Redemption | None = None
-    facts: dict = field(default_factory=dict)
 
 
 def voucher_check(*, member: Membership, raw_code, store_id=None) -> Outcome:
@@ -390,8 +389,6 @@ def voucher_import(*, product: Product, raw: bytes) -> int:
     All rows or none: every bad row is reported with its line number, and nothing is written
     unless the whole file is good. Returns how many vouchers were created.
     """
-    from django.utils.translation import gettext as _
-
     merchant = product.merchant
     try:
         text = _decode(raw)

@@ -32,8 +32,6 @@ class RolePermission(permissions.BasePermission):
 
     def has_permission(self, request, view):
         roles = getattr(view, "roles", None)
-        if roles is None and getattr(view, "public", False):
-            return True
         if request.user is None or not request.user.is_authenticated:
             return False  # DRF turns this into 401 with WWW-Authenticate
         member = membership_of(request.user)
