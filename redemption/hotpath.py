@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
@@ -53,7 +54,8 @@ def _db_time(moment):
     return connection.ops.adapt_datetimefield_value(moment)
 
 
-USER_FIELDS = None  # filled lazily: the user model is only known once apps are loaded
+USER_MODEL = get_user_model()
+USER_FIELDS = _fields(USER_MODEL, {"id", "username", "is_active", "is_superuser", "is_staff"})
 MEMBER_FIELDS = _fields(Membership, {"id", "user_id", "merchant_id", "role", "display_name", "throttled_until"})
 MERCHANT_FIELDS = _fields(Merchant, {"id", "name", "time_zone"})
 STORE_FIELDS = _fields(Store, {"id", "merchant_id", "name"})
@@ -63,28 +65,23 @@ VOUCHER_FIELDS = _fields(Voucher, {
 })
 PRODUCT_FIELDS = _fields(Product, {"id", "merchant_id", "name", "face_value", "uses_per_voucher", "require_live_qr"})
 
+TOKEN_SQL = (
+    f"SELECT {_columns('u', USER_FIELDS)}, {_columns('m', MEMBER_FIELDS)}, {_columns('c', MERCHANT_FIELDS)} "
+    f"FROM authtoken_token t JOIN {USER_MODEL._meta.db_table} u ON u.id = t.user_id "
+    "LEFT JOIN staff_membership m ON m.user_id = u.id "
+    "LEFT JOIN redemption_merchant c ON c.id = m.merchant_id WHERE t.key = %s"
+)
+
 
 def member_for_token(key):
     """(user, membership or None) for an API token, in one query; None for an unknown token."""
-    from django.contrib.auth import get_user_model
-
-    global USER_FIELDS
-    user_model = get_user_model()
-    if USER_FIELDS is None:
-        USER_FIELDS = _fields(user_model, {"id", "username", "is_active", "is_superuser", "is_staff"})
-    sql = (
-        f"SELECT {_columns('u', USER_FIELDS)}, {_columns('m', MEMBER_FIELDS)}, {_columns('c', MERCHANT_FIELDS)} "
-        f"FROM authtoken_token t JOIN {user_model._meta.db_table} u ON u.id = t.user_id "
-        "LEFT JOIN staff_membership m ON m.user_id = u.id "
-        "LEFT JOIN redemption_merchant c ON c.id = m.merchant_id WHERE t.key = %s"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [key])
+        cursor.execute(TOKEN_SQL, [key])
         row = cursor.fetchone()
     if row is None:
         return None
     n_user, n_member = len(USER_FIELDS), len(MEMBER_FIELDS)
-    user = _build(user_model, USER_FIELDS, row[:n_user])
+    user = _build(USER_MODEL, USER_FIELDS, row[:n_user])
     if row[n_user] is None:
         user._state.fields_cache["membership"] = None
         return user, None
@@ -111,17 +108,18 @@ def stores_for(member, store_id=None, limit=2):
         return [_build(Store, STORE_FIELDS, row) for row in cursor.fetchall()]
 
 
+VOUCHER_SQL = (
+    f"SELECT {_columns('v', VOUCHER_FIELDS)}, {_columns('p', PRODUCT_FIELDS)}, "
+    "EXISTS (SELECT 1 FROM redemption_product_stores ps WHERE ps.product_id = v.product_id), "
+    "EXISTS (SELECT 1 FROM redemption_product_stores ps WHERE ps.product_id = v.product_id AND ps.store_id = %s) "
+    "FROM redemption_voucher v JOIN redemption_product p ON p.id = v.product_id WHERE v.merchant_id = %s AND "
+)
+
+
 def find_voucher(merchant_id, store_id, *, code=None, token=None, lock=False):
     """The voucher by code or buyer token with its product, and whether the product is limited to
     some stores and lists this one; with lock, the voucher row is locked until the transaction ends."""
-    column = "code" if code is not None else "token"
-    sql = (
-        f"SELECT {_columns('v', VOUCHER_FIELDS)}, {_columns('p', PRODUCT_FIELDS)}, "
-        "EXISTS (SELECT 1 FROM redemption_product_stores ps WHERE ps.product_id = v.product_id), "
-        "EXISTS (SELECT 1 FROM redemption_product_stores ps WHERE ps.product_id = v.product_id AND ps.store_id = %s) "
-        f"FROM redemption_voucher v JOIN redemption_product p ON p.id = v.product_id "
-        f"WHERE v.merchant_id = %s AND v.{column} = %s"
-    )
+    sql = VOUCHER_SQL + ("v.code = %s" if code is not None else "v.token = %s")
     if lock and connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF v"
     with connection.cursor() as cursor:
