@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# What makemessages must not read: the virtualenv, collected static files, tests and benchmarks.
+NOT_OURS := -i $(VENV) -i staticfiles -i bench -i tests -i node_modules
 
 .PHONY: run test setup migrate bench messages clean
 
@@ -33,9 +35,9 @@ bench: setup
 	$(BIN)/python bench/run.py
 
 messages: setup
-	cd redemption && ../$(BIN)/python ../manage.py makemessages -l zh_Hans -l en --no-obsolete
-	cd staff && ../$(BIN)/python ../manage.py makemessages -l zh_Hans -l en --no-obsolete
-	$(BIN)/python manage.py compilemessages
+	$(BIN)/python manage.py makemessages -l zh_Hans $(NOT_OURS)
+	$(BIN)/python manage.py makemessages -d djangojs -l zh_Hans $(NOT_OURS) -i static/vendor
+	$(BIN)/python manage.py compilemessages -l zh_Hans -i $(VENV)
 
 clean:
 	rm -rf $(VENV) staticfiles

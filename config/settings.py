@@ -226,6 +226,9 @@ SPECTACULAR_SETTINGS = {
 THROTTLE_LIMIT = 10  # not_found / invalid_code answers to one member ...
 THROTTLE_WINDOW = 60  # ... within this many seconds lock that member out for as long.
 LIVE_QR_STEP = 30  # seconds a live QR payload is shown before it changes
+# Who may undo a redemption, and for how long after it (seconds; owners any time).
+CLERK_UNDO_WINDOW = 10 * 60  # a clerk, their own
+MANAGER_UNDO_WINDOW = 24 * 60 * 60  # a manager, in their stores
 
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, register_converter
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
@@ -60,6 +61,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("healthz", health.healthz, name="healthz"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("staff/", include("staff.urls")),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("", include("redemption.buyer_urls")),

@@ -15,6 +15,7 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from redemption import reasons
 from redemption.models import Store
 from staff import lockout
 
@@ -104,6 +105,12 @@ def scanner(request):
             "sw": reverse("staff:sw"),
             "scope": reverse("staff:scanner"),
             "jsqr": static("vendor/jsqr/jsQR.js"),
+        },
+        "reasons": reasons.for_page(),
+        "rules": {
+            "clerk_undo_seconds": settings.CLERK_UNDO_WINDOW,
+            "live_qr_step": settings.LIVE_QR_STEP,
+            "throttle_window": settings.THROTTLE_WINDOW,
         },
     }
     context = {"text": ui_text(), "member": member, "stores": stores, "config": config}
