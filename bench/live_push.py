@@ -30,7 +30,8 @@ def seed(count):
     from rest_framework.authtoken.models import Token
 
     from redemption import services
-    from redemption.models import Product, Store
+    from redemption.models import Product
+    from staff.models import Store
     from staff.services import merchant_create, staff_create
 
     owner = merchant_create(name="Live", owner_username="live-owner", owner_password="live-bench-pw")

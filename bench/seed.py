@@ -15,8 +15,8 @@ from django.db import transaction  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from redemption import services  # noqa: E402
-from redemption.models import Product, Store, Voucher  # noqa: E402
-from staff.models import Role  # noqa: E402
+from redemption.models import Product, Voucher  # noqa: E402
+from staff.models import Role, Store  # noqa: E402
 from staff.services import merchant_create, staff_create  # noqa: E402
 
 CLERKS = 32

@@ -24,7 +24,9 @@ def main():
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from redemption.models import Product, Store
+    from redemption.models import Product
+
+    from staff.models import Store
     from staff.services import merchant_create, staff_create
 
     owner = merchant_create(name="Stats", owner_username="stats-owner", owner_password="stats-bench-pw")

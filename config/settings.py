@@ -210,7 +210,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "redemption.errors.exception_handler",
+    "EXCEPTION_HANDLER": "redemption.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 

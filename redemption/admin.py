@@ -1,144 +1,19 @@
-"""The admin site: the platform operator (superuser) sees every merchant; a merchant's owner sees
-only their own. Managers and clerks never get in. Voucher codes stay masked everywhere."""
+"""The merchant's goods in the admin: products, vouchers (search by order number or code tail;
+void, freeze, unfreeze), redemptions and attempts (read-only). Scoped as staff.admin scopes every
+merchant's data; voucher codes stay masked everywhere."""
 
-from django import forms
-from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.contrib import admin
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from redemption import codes, services
-from redemption.admin_site import owner_membership
-from redemption.models import Attempt, Merchant, Product, Redemption, Store, Voucher
+from redemption.reasons import Refusal
+from redemption.models import Attempt, Product, Redemption, Voucher
+from staff.admin import MerchantScopedAdmin, ReadOnlyScopedAdmin, report_changes
+from staff.admin_site import owner_membership
 from staff.models import Membership, Role
-
-
-def owner_merchant_id(request):
-    """The merchant an owner is confined to; None for the operator and for everybody else."""
-    if request.user.is_superuser:
-        return None
-    member = owner_membership(request.user)
-    return member.merchant_id if member else None
-
-
-class SameMerchantForm(forms.ModelForm):
-    """Refuses links across merchants: the operator's choices span every merchant's stores and products."""
-
-    def clean(self):
-        cleaned = super().clean()
-        merchant = cleaned.get("merchant")
-        merchant_id = merchant.pk if merchant else self.instance.merchant_id
-        if merchant_id is not None:
-            for name, value in list(cleaned.items()):
-                if any(getattr(item, "merchant_id", merchant_id) != merchant_id for item in _as_list(value)):
-                    self.add_error(name, _("This belongs to another merchant."))
-        return cleaned
-
-
-def _as_list(value):
-    return list(value) if isinstance(value, QuerySet) else [value]
-
-
-class MerchantScopedAdmin(admin.ModelAdmin):
-    """An owner acts within their merchant only; the operator acts on every merchant."""
-
-    form = SameMerchantForm
-
-    def may(self, request, obj=None):
-        user = request.user
-        if not user.is_active:
-            return False
-        if user.is_superuser:
-            return True
-        merchant_id = owner_merchant_id(request)
-        return merchant_id is not None and (obj is None or obj.merchant_id == merchant_id)
-
-    def has_module_permission(self, request):
-        return self.may(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self.may(request, obj)
-
-    def has_add_permission(self, request):
-        return self.may(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self.may(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self.may(request, obj)
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
-        merchant_id = owner_merchant_id(request)
-        # Also what makes a foreign id in the URL answer exactly as an unknown one.
-        return qs.filter(merchant_id=merchant_id) if merchant_id else qs.none()
-
-    def get_fields(self, request, obj=None):
-        fields = self.form_fields(request, obj)
-        return fields if request.user.is_superuser else [f for f in fields if f != "merchant"]
-
-    def form_fields(self, request, obj=None):
-        """The fields to show, merchant included: owners never see it, it is set on save."""
-        return super().get_fields(request, obj)
-
-    def get_list_display(self, request):
-        columns = super().get_list_display(request)
-        return [*columns, "merchant"] if request.user.is_superuser else columns
-
-    def get_list_filter(self, request):
-        filters = super().get_list_filter(request)
-        return ["merchant", *filters] if request.user.is_superuser else filters
-
-    def save_model(self, request, obj, form, change):
-        if not request.user.is_superuser:
-            obj.merchant_id = owner_merchant_id(request)
-        super().save_model(request, obj, form, change)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        self._limit_choices(db_field, request, kwargs)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        self._limit_choices(db_field, request, kwargs)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
-    def _limit_choices(self, db_field, request, kwargs):
-        model = db_field.related_model
-        merchant_id = owner_merchant_id(request)
-        if merchant_id is not None and any(f.name == "merchant" for f in model._meta.fields):
-            kwargs["queryset"] = model._default_manager.filter(merchant_id=merchant_id)
-
-
-class ReadOnlyScopedAdmin(MerchantScopedAdmin):
-    """Records of what happened: nobody rewrites them here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Merchant)
-class MerchantAdmin(admin.ModelAdmin):
-    """The operator's alone: ModelAdmin's model permissions leave owners out."""
-
-    list_display = ["name", "time_zone", "created_at"]
-    search_fields = ["name"]
-
-
-@admin.register(Store)
-class StoreAdmin(MerchantScopedAdmin):
-    list_display = ["name", "address"]
-    search_fields = ["name", "address"]
-    fields = ["merchant", "name", "address"]
 
 
 @admin.register(Product)
@@ -247,14 +122,9 @@ class VoucherAdmin(MerchantScopedAdmin):
             try:
                 act(acting_member(request, voucher), voucher)
                 done += 1
-            except services.Refusal:
+            except Refusal:
                 skipped += 1
         report_changes(self, request, done, skipped)
-
-
-def report_changes(model_admin, request, done, skipped):
-    text = gettext("%(done)d changed, %(skipped)d left as they were.") % {"done": done, "skipped": skipped}
-    model_admin.message_user(request, text, messages.SUCCESS if done else messages.WARNING)
 
 
 def acting_member(request, voucher):

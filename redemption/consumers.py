@@ -5,7 +5,6 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import ObjectDoesNotExist
-from rest_framework.authtoken.models import Token
 
 from redemption import events
 from redemption.models import Event
@@ -13,27 +12,6 @@ from staff.models import Role
 
 CLOSE_FORBIDDEN = 4403
 REPLAY_LIMIT = 1000
-
-
-@database_sync_to_async
-def _user_for_token(key):
-    token = Token.objects.select_related("user").filter(key=key).first()
-    return token.user if token and token.user.is_active else None
-
-
-class TokenAuthMiddleware:
-    """`?token=<key>` authenticates a WebSocket as the Authorization header does an API call."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    async def __call__(self, scope, receive, send):
-        key = parse_qs(scope.get("query_string", b"").decode()).get("token", [None])[0]
-        if key:
-            user = await _user_for_token(key)
-            if user is not None:
-                scope = dict(scope, user=user)
-        return await self.inner(scope, receive, send)
 
 
 @database_sync_to_async

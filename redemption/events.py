@@ -35,11 +35,11 @@ def emit(merchant, type, *, store=None, **facts):
         elif name == "voucher":
             data[name] = present.voucher_data(value, tz)
         elif name == "staff":
-            data[name] = present.staff_data(value)
+            data[name] = present.staff_ref(value)
         else:
             data[name] = value
     if store is not None:
-        data["store"] = present.store_data(store)
+        data["store"] = present.store_ref(store)
     event = hotpath.create_event(
         merchant_id=merchant.pk, store_id=store and store.pk, type=type, data=data, at=timezone.now()
     )

@@ -11,12 +11,11 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
-from redemption.models import Attempt, Event, Merchant, Product, Redemption, Store, Voucher
-from staff.models import Membership
+from redemption.models import Attempt, Event, Product, Redemption, Voucher
+from staff.models import Membership, Store
 
 UTC = dt.timezone.utc
 
@@ -24,6 +23,10 @@ UTC = dt.timezone.utc
 def _fields(model, names):
     """The model's fields named, in the model's own order (the order Model.from_db expects)."""
     return [f for f in model._meta.concrete_fields if f.attname in names]
+
+
+def _column(meta, name):
+    return meta.get_field(name).column
 
 
 def _columns(alias, fields):
@@ -54,10 +57,13 @@ def _db_time(moment):
     return connection.ops.adapt_datetimefield_value(moment)
 
 
-USER_MODEL = get_user_model()
-USER_FIELDS = _fields(USER_MODEL, {"id", "username", "is_active", "is_superuser", "is_staff"})
-MEMBER_FIELDS = _fields(Membership, {"id", "user_id", "merchant_id", "role", "display_name", "throttled_until"})
-MERCHANT_FIELDS = _fields(Merchant, {"id", "name", "time_zone"})
+MEMBER_STORES = Membership.stores.through._meta
+PRODUCT_STORES = Product.stores.through._meta
+STORE = Store._meta.db_table
+VOUCHER = Voucher._meta.db_table
+PRODUCT = Product._meta.db_table
+REDEMPTION = Redemption._meta.db_table
+
 STORE_FIELDS = _fields(Store, {"id", "merchant_id", "name"})
 VOUCHER_FIELDS = _fields(Voucher, {
     "id", "merchant_id", "product_id", "code", "token", "channel", "order_no", "buyer_phone",
@@ -65,39 +71,16 @@ VOUCHER_FIELDS = _fields(Voucher, {
 })
 PRODUCT_FIELDS = _fields(Product, {"id", "merchant_id", "name", "face_value", "uses_per_voucher", "require_live_qr"})
 
-TOKEN_SQL = (
-    f"SELECT {_columns('u', USER_FIELDS)}, {_columns('m', MEMBER_FIELDS)}, {_columns('c', MERCHANT_FIELDS)} "
-    f"FROM authtoken_token t JOIN {USER_MODEL._meta.db_table} u ON u.id = t.user_id "
-    "LEFT JOIN staff_membership m ON m.user_id = u.id "
-    "LEFT JOIN redemption_merchant c ON c.id = m.merchant_id WHERE t.key = %s"
-)
-
-
-def member_for_token(key):
-    """(user, membership or None) for an API token, in one query; None for an unknown token."""
-    with connection.cursor() as cursor:
-        cursor.execute(TOKEN_SQL, [key])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    n_user, n_member = len(USER_FIELDS), len(MEMBER_FIELDS)
-    user = _build(USER_MODEL, USER_FIELDS, row[:n_user])
-    if row[n_user] is None:
-        user._state.fields_cache["membership"] = None
-        return user, None
-    member = _build(Membership, MEMBER_FIELDS, row[n_user : n_user + n_member])
-    member._state.fields_cache["merchant"] = _build(Merchant, MERCHANT_FIELDS, row[n_user + n_member :])
-    member._state.fields_cache["user"] = user
-    user._state.fields_cache["membership"] = member
-    return user, member
-
 
 def stores_for(member, store_id=None, limit=2):
     """The member's stores (all of the merchant's for an owner), or just the one asked for."""
-    sql = f"SELECT {_columns('s', STORE_FIELDS)} FROM redemption_store s WHERE s.merchant_id = %s"
+    sql = f"SELECT {_columns('s', STORE_FIELDS)} FROM {STORE} s WHERE s.merchant_id = %s"
     params = [member.merchant_id]
     if not member.is_owner:
-        sql += " AND EXISTS (SELECT 1 FROM staff_membership_stores ms WHERE ms.membership_id = %s AND ms.store_id = s.id)"
+        sql += (
+            f" AND EXISTS (SELECT 1 FROM {MEMBER_STORES.db_table} ms WHERE ms.{_column(MEMBER_STORES, 'membership')} = %s"
+            f" AND ms.{_column(MEMBER_STORES, 'store')} = s.id)"
+        )
         params.append(member.pk)
     if store_id is not None:
         sql += " AND s.id = %s"
@@ -108,11 +91,12 @@ def stores_for(member, store_id=None, limit=2):
         return [_build(Store, STORE_FIELDS, row) for row in cursor.fetchall()]
 
 
+_PS_PRODUCT, _PS_STORE = _column(PRODUCT_STORES, "product"), _column(PRODUCT_STORES, "store")
 VOUCHER_SQL = (
     f"SELECT {_columns('v', VOUCHER_FIELDS)}, {_columns('p', PRODUCT_FIELDS)}, "
-    "EXISTS (SELECT 1 FROM redemption_product_stores ps WHERE ps.product_id = v.product_id), "
-    "EXISTS (SELECT 1 FROM redemption_product_stores ps WHERE ps.product_id = v.product_id AND ps.store_id = %s) "
-    "FROM redemption_voucher v JOIN redemption_product p ON p.id = v.product_id WHERE v.merchant_id = %s AND "
+    f"EXISTS (SELECT 1 FROM {PRODUCT_STORES.db_table} ps WHERE ps.{_PS_PRODUCT} = v.product_id), "
+    f"EXISTS (SELECT 1 FROM {PRODUCT_STORES.db_table} ps WHERE ps.{_PS_PRODUCT} = v.product_id AND ps.{_PS_STORE} = %s) "
+    f"FROM {VOUCHER} v JOIN {PRODUCT} p ON p.id = v.product_id WHERE v.merchant_id = %s AND "
 )
 
 
@@ -138,7 +122,7 @@ def take_uses(voucher_id, uses):
     """Conditional write: takes the uses only if they are still there. True when it did."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE redemption_voucher SET uses_left = uses_left - %s WHERE id = %s AND uses_left >= %s",
+            f"UPDATE {VOUCHER} SET uses_left = uses_left - %s WHERE id = %s AND uses_left >= %s",
             [uses, voucher_id, uses],
         )
         return cursor.rowcount == 1
@@ -196,7 +180,7 @@ def create_event(*, merchant_id, store_id, type, data, at):
 def idempotent_redemption_id(staff_id, key):
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id FROM redemption_redemption WHERE staff_id = %s AND idempotency_key = %s", [staff_id, key]
+            f"SELECT id FROM {REDEMPTION} WHERE staff_id = %s AND idempotency_key = %s", [staff_id, key]
         )
         row = cursor.fetchone()
     return row[0] if row else None

@@ -1,5 +1,4 @@
 import secrets
-import zoneinfo
 
 from django.conf import settings
 from django.db import models
@@ -8,38 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from redemption import codes
-
-
-class Merchant(models.Model):
-    name = models.CharField(_("name"), max_length=100)
-    time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("merchant")
-        verbose_name_plural = _("merchants")
-
-    def __str__(self):
-        return self.name
-
-    @property
-    def tz(self):
-        return zoneinfo.ZoneInfo(self.time_zone)
-
-
-class Store(models.Model):
-    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="stores", verbose_name=_("merchant"))
-    name = models.CharField(_("name"), max_length=100)
-    address = models.CharField(_("address"), max_length=200, blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("store")
-        verbose_name_plural = _("stores")
-        ordering = ["id"]
-
-    def __str__(self):
-        return self.name
+from staff.models import Merchant, Store
 
 
 class Product(models.Model):

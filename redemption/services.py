@@ -15,24 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from redemption import codes, events, hotpath
-from redemption.models import Attempt, Channel, Product, Redemption, Store, Voucher, new_token
-from staff.models import Membership, Role
+from redemption.reasons import GUESS_REASONS, Refusal
+from redemption.models import Attempt, Channel, Product, Redemption, Voucher, new_token
+from staff.models import Membership, Role, Store
 
 log = logging.getLogger(__name__)
-
-
-class Refusal(Exception):
-    """A refusal with a stable machine code (the contract's `result`) and the facts behind it."""
-
-    def __init__(self, reason, voucher=None, **facts):
-        super().__init__(reason)
-        self.reason = reason
-        self.voucher = voucher
-        self.facts = facts
-
-
-# Answers that count towards locking a member out: what guessing codes looks like.
-GUESS_REASONS = frozenset({"invalid_code", "not_found"})
 
 
 @dataclass
@@ -219,8 +206,8 @@ def _throttle_if_guessing(member):
 def redemption_reverse(*, member: Membership, redemption_id, reason="") -> Redemption:
     """Undo a redemption (撤销核销): the uses go back to the voucher, the record stays, marked reversed.
 
-    Owners may reverse any time; managers in their stores within 24 hours; clerks their own
-    within 10 minutes.
+    Owners may reverse any time; managers in their stores within MANAGER_UNDO_WINDOW; clerks their
+    own within CLERK_UNDO_WINDOW (settings, in seconds).
     """
     redemption = (
         Redemption.objects.select_related("voucher__product", "store", "staff")
@@ -232,9 +219,9 @@ def redemption_reverse(*, member: Membership, redemption_id, reason="") -> Redem
     now = timezone.now()
     age = now - redemption.at
     if member.role == Role.MANAGER:
-        allowed = redemption.store_id in member.store_ids() and age <= dt.timedelta(hours=24)
+        allowed = redemption.store_id in member.store_ids() and age <= dt.timedelta(seconds=settings.MANAGER_UNDO_WINDOW)
     elif member.role == Role.CLERK:
-        allowed = redemption.staff_id == member.pk and age <= dt.timedelta(minutes=10)
+        allowed = redemption.staff_id == member.pk and age <= dt.timedelta(seconds=settings.CLERK_UNDO_WINDOW)
     else:
         allowed = member.is_owner
     if not allowed:

@@ -1,7 +1,41 @@
+import zoneinfo
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+class Merchant(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def tz(self):
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Store(models.Model):
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="stores", verbose_name=_("merchant"))
+    name = models.CharField(_("name"), max_length=100)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
 
 
 class Role(models.TextChoices):
@@ -17,11 +51,11 @@ class Membership(models.Model):
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="membership")
-    merchant = models.ForeignKey("redemption.Merchant", models.CASCADE, related_name="members", verbose_name=_("merchant"))
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="members", verbose_name=_("merchant"))
     role = models.CharField(_("role"), max_length=8, choices=Role.choices, default=Role.CLERK)
     display_name = models.CharField(_("display name"), max_length=50)
-    stores = models.ManyToManyField("redemption.Store", blank=True, related_name="members", verbose_name=_("stores"))
-    # Set when the member sends too many unknown or mistyped codes; see redemption.services.
+    stores = models.ManyToManyField(Store, blank=True, related_name="members", verbose_name=_("stores"))
+    # Set when the member sends too many unknown or mistyped codes (a guessing lock-out).
     throttled_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

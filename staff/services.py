@@ -1,8 +1,11 @@
+"""Writes about who works where. The API, the admin and the commands all come through here, so a
+rule such as "a deactivated member's tokens stop at once" holds the same way everywhere."""
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
-from redemption.models import Merchant
-from staff.models import Membership, Role
+from staff.models import Membership, Merchant, Role, Store
 
 
 @transaction.atomic
@@ -15,9 +18,56 @@ def merchant_create(*, name, owner_username, owner_password, owner_display_name=
     )
 
 
+def store_create(*, merchant, name, address="") -> Store:
+    return Store.objects.create(merchant=merchant, name=name, address=address)
+
+
 @transaction.atomic
 def staff_create(*, merchant, username, password, display_name, role=Role.CLERK, stores=()) -> Membership:
     user = get_user_model().objects.create_user(username=username, password=password)
     member = Membership.objects.create(user=user, merchant=merchant, role=role, display_name=display_name)
     member.stores.set(stores)
     return member
+
+
+@transaction.atomic
+def staff_update(*, member: Membership, is_active=None, role=None, stores=None, password=None, display_name=None):
+    """Change what is given; None leaves a thing as it is. Passwords are validated by the caller."""
+    user = member.user
+    if is_active is False:
+        staff_deactivate(member=member)
+    elif is_active:
+        user.is_active = True
+    if password is not None:
+        user.set_password(password)
+    user.save()
+    for name, value in (("role", role), ("display_name", display_name)):
+        if value is not None:
+            setattr(member, name, value)
+    member.save()
+    if stores is not None:
+        member.stores.set(stores)
+    return member
+
+
+def staff_deactivate(*, member: Membership):
+    """The member can no longer log in. Their API tokens go at once; their sessions fail on the
+    next request, because authentication refuses inactive users."""
+    user = member.user
+    user.is_active = False
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+    Token.objects.filter(user=user).delete()
+
+
+def staff_set_active(*, members, active) -> int:
+    """Deactivate or reactivate several members (the admin's bulk action); how many changed."""
+    changed = 0
+    for member in members.select_related("user"):
+        if member.user.is_active == active:
+            continue
+        if active:
+            staff_update(member=member, is_active=True)
+        else:
+            staff_deactivate(member=member)
+        changed += 1
+    return changed

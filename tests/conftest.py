@@ -11,8 +11,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from redemption import services
-from redemption.models import Product, Store
-from staff.models import Role
+from redemption.models import Product
+from staff.models import Role, Store
 from staff.services import merchant_create, staff_create
 
 IN_CI = os.environ.get("CI") == "true"

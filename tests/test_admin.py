@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from redemption import codes, services
-from redemption.models import Product, Redemption, Store, Voucher
-from staff.models import Role
+from redemption.models import Product, Redemption, Voucher
+from staff.models import Role, Store
 from tests.conftest import PASSWORD
 
 

@@ -11,8 +11,10 @@ from django.contrib.staticfiles import finders
 from django.db import connection
 from django.utils import timezone
 
-from redemption import buyer, codes
-from redemption.models import Product, Store, Voucher
+from redemption import codes
+from redemption.pages import buyer
+from redemption.models import Product, Voucher
+from staff.models import Store
 
 PAGE_BUDGET = 40 * 1024
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from redemption.models import Merchant, Voucher
-from staff.models import Membership, Role
+from redemption.models import Voucher
+
+from staff.models import Membership, Merchant, Role
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from redemption import services
-from redemption.models import Product, Store
+from redemption.models import Product
+from staff.models import Store
 from staff.services import merchant_create, staff_create
 from tests.conftest import chromium_path as need_chromium
 

@@ -8,8 +8,7 @@ import pytest
 from django.contrib.staticfiles import finders
 
 from redemption import codes
-from redemption.models import Store
-from staff.models import Role
+from staff.models import Role, Store
 from staff.services import merchant_create, staff_create
 
 PASSWORD = "counter-2026"

@@ -6,8 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from redemption import codes, services
-from redemption.models import Merchant, Product, Store, Voucher
-from staff.models import Membership, Role
+from redemption.models import Product, Voucher
+from staff.models import Membership, Merchant, Role, Store
 from staff.services import merchant_create, staff_create
 
 PASSWORD = "demo-2026"

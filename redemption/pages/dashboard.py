@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 
-from redemption.models import Event, Store
-from staff.models import Role
+from redemption.models import Event
+from staff.models import Role, Store
 
 # How many of today's events the feed starts with; the page asks the socket to replay them.
 FEED_BACKLOG = 30

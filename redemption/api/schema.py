@@ -3,6 +3,8 @@ by redemption.present, which is faster on the redeem path; tests check the two a
 
 from rest_framework import serializers
 
+from redemption.reasons import REASONS
+
 
 class IdName(serializers.Serializer):
     id = serializers.IntegerField()
@@ -50,8 +52,8 @@ class Outcome(serializers.Serializer):
 
 class Refused(serializers.Serializer):
     ok = serializers.BooleanField(default=False)
-    result = serializers.CharField()
-    message = serializers.CharField()
+    result = serializers.CharField(help_text="the reason: " + ", ".join(REASONS))
+    message = serializers.CharField(help_text="a sentence for the clerk, in the request's language")
 
 
 class Mine(serializers.Serializer):
@@ -59,15 +61,6 @@ class Mine(serializers.Serializer):
     count = serializers.IntegerField()
     uses = serializers.IntegerField()
     results = RedemptionOut(many=True)
-
-
-class StaffOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    display_name = serializers.CharField()
-    role = serializers.CharField()
-    stores = serializers.ListField(child=serializers.IntegerField())
-    is_active = serializers.BooleanField()
 
 
 class IssuedVoucher(serializers.Serializer):
@@ -87,11 +80,7 @@ class Issued(serializers.Serializer):
     vouchers = IssuedVoucher(many=True)
 
 
-class Ping(serializers.Serializer):
-    ok = serializers.BooleanField()
-
-
-REFUSALS = {code: Refused for code in (400, 401, 403, 404, 409, 422, 429)}
+REFUSALS = {status: Refused for status in sorted({reason.status for reason in REASONS.values()})}
 
 
 class StaffStats(serializers.Serializer):

@@ -1,4 +1,5 @@
-"""Every refusal the API gives: its HTTP status, its sentence in the caller's language, its facts."""
+"""Every error the API gives, as {"ok": false, "result", "message", ...facts}: refusals from the
+services (redemption.reasons) and DRF's own errors alike, in the caller's language."""
 
 import zoneinfo
 
@@ -7,54 +8,11 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from redemption import present
-from redemption.services import Refusal
-
-STATUS = {
-    "invalid_code": 422,
-    "not_found": 404,
-    "voided": 409,
-    "frozen": 409,
-    "not_yet_valid": 409,
-    "expired": 409,
-    "wrong_store": 409,
-    "already_redeemed": 409,
-    "insufficient_uses": 409,
-    "live_qr_required": 409,
-    "qr_expired": 409,
-    "already_reversed": 409,
-    "throttled": 429,
-    "forbidden": 403,
-    "store_required": 400,
-    "invalid_request": 400,
-    "unauthorized": 401,
-}
-
-MESSAGES = {
-    "invalid_code": gettext_lazy("This code is not valid. Check it and enter it again."),
-    "not_found": gettext_lazy("No voucher with this code."),
-    "voided": gettext_lazy("This voucher has been voided (refunded)."),
-    "frozen": gettext_lazy("This voucher is frozen. Ask the shop owner."),
-    "not_yet_valid": gettext_lazy("This voucher is not valid yet. It can be used from %(valid_from)s."),
-    "expired": gettext_lazy("This voucher expired on %(valid_until)s."),
-    "wrong_store": gettext_lazy("This voucher cannot be used in this store."),
-    "already_redeemed": gettext_lazy("Already redeemed."),
-    "already_redeemed_by": gettext_lazy("Already redeemed: %(at)s at %(store)s by %(staff)s."),
-    "insufficient_uses": gettext_lazy("Not enough uses left: %(uses_left)s left."),
-    "live_qr_required": gettext_lazy("This voucher needs the buyer's live QR code. Scan it from the buyer's phone."),
-    "qr_expired": gettext_lazy("This QR code has expired. Ask the buyer to refresh it and scan again."),
-    "already_reversed": gettext_lazy("This redemption has already been reversed."),
-    "throttled": gettext_lazy("Too many wrong codes. Try again in %(retry_after)s seconds."),
-    "forbidden": gettext_lazy("You are not allowed to do this."),
-    "store_required": gettext_lazy("Choose the store you are working at."),
-    "invalid_request": gettext_lazy("Some of what was sent is not valid."),
-    "unauthorized": gettext_lazy("Log in first."),
-}
-
+from redemption.reasons import DETAILED, REASONS, Refusal
 
 def local_tz(request):
     member = getattr(request, "member", None)
@@ -69,16 +27,16 @@ def refusal_body(refusal, request):
     tz = local_tz(request)
     body = {"ok": False, "result": refusal.reason}
     words = {}
-    key = refusal.reason
+    template = REASONS[refusal.reason].message
     for name, value in refusal.facts.items():
         if name == "last_redemption":
             body[name] = value and {
                 "at": present.when(value.at, tz),
-                "store": present.store_data(value.store),
-                "staff": present.staff_data(value.staff),
+                "store": present.store_ref(value.store),
+                "staff": present.staff_ref(value.staff),
             }
             if value:
-                key = "already_redeemed_by"
+                template = DETAILED[refusal.reason]
                 words.update(at=_short(value.at, tz), store=value.store.name, staff=value.staff.display_name)
         elif hasattr(value, "astimezone"):
             body[name] = present.when(value, tz)
@@ -86,14 +44,14 @@ def refusal_body(refusal, request):
         else:
             body[name] = value
             words[name] = value
-    body["message"] = str(MESSAGES[key]) % words if words else str(MESSAGES[key])
+    body["message"] = str(template) % words if words else str(template)
     if refusal.voucher is not None:
         body["voucher"] = present.voucher_data(refusal.voucher, tz)
     return body
 
 
 def refusal_response(refusal, request):
-    response = Response(refusal_body(refusal, request), status=STATUS[refusal.reason])
+    response = Response(refusal_body(refusal, request), status=refusal.status)
     if refusal.reason == "throttled":
         response["Retry-After"] = str(refusal.facts["retry_after"])
     return response
@@ -118,11 +76,11 @@ def exception_handler(exc, context):
             if auth:
                 headers["WWW-Authenticate"] = auth
     elif isinstance(exc, exceptions.PermissionDenied):
-        result, message = "forbidden", str(MESSAGES["forbidden"])
+        result, message = "forbidden", str(REASONS["forbidden"].message)
     elif isinstance(exc, exceptions.NotFound):
         result, message = "not_found", _("Not found.")
     elif isinstance(exc, (exceptions.ValidationError, exceptions.ParseError)):
-        result, message = "invalid_request", str(MESSAGES["invalid_request"])
+        result, message = "invalid_request", str(REASONS["invalid_request"].message)
     else:
         result, message = exc.default_code, str(exc.detail)
     body = {"ok": False, "result": result, "message": message}

@@ -1,0 +1,126 @@
+"""The counter: check a code, redeem it, undo a redemption, and the clerk's own day."""
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from redemption import present, selectors, services
+from redemption.api import schema
+from redemption.api.reports import redemption_row
+from staff.apikit import MAX_ID, valid
+from staff.permissions import ALL_STAFF
+
+
+def code_input(data):
+    """The scanned or typed code as text; numbers pass (a JSON client may send digits as one)."""
+    value = data.get("code", "")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+class RedeemInput(serializers.Serializer):
+    code = serializers.JSONField(required=False, allow_null=True, help_text="The code as typed or scanned, or a buyer QR payload.")
+    uses = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1000)
+    store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID)
+    idempotency_key = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
+
+
+class CheckInput(serializers.Serializer):
+    code = serializers.JSONField(required=False, allow_null=True)
+    store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID)
+
+
+OUTCOME_SCHEMA = {200: schema.Outcome, **schema.REFUSALS}
+
+
+def outcome_response(request, outcome):
+    tz = request.member.merchant.tz
+    body = {
+        "ok": True,
+        "result": outcome.result,
+        "message": _("Redeemed.") if outcome.result == "redeemed" else _("Valid: can be redeemed."),
+        "store": present.store_ref(outcome.store),
+        "voucher": present.voucher_data(outcome.voucher, tz),
+    }
+    if outcome.redemption is not None:
+        body["redemption"] = present.redemption_data(outcome.redemption, tz)
+    return Response(body)
+
+
+class CheckView(APIView):
+    """Look a code up without redeeming it: for the confirm step before the final tap."""
+
+    roles = ALL_STAFF
+
+    @extend_schema(request=CheckInput, responses=OUTCOME_SCHEMA)
+    def post(self, request):
+        data = valid(CheckInput, request)
+        outcome = services.voucher_check(member=request.member, raw_code=code_input(request.data), store_id=data["store"])
+        return outcome_response(request, outcome)
+
+
+class RedeemView(APIView):
+    """Redeem a code. Refusals answer with a stable `result` and a sentence for the clerk."""
+
+    roles = ALL_STAFF
+
+    @extend_schema(request=RedeemInput, responses=OUTCOME_SCHEMA)
+    def post(self, request):
+        data = valid(RedeemInput, request)
+        outcome = services.voucher_redeem(
+            member=request.member,
+            raw_code=code_input(request.data),
+            uses=data["uses"],
+            store_id=data["store"],
+            idempotency_key=data.get("idempotency_key") or None,
+        )
+        return outcome_response(request, outcome)
+
+
+class ReverseInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+class ReverseView(APIView):
+    roles = ALL_STAFF
+
+    @extend_schema(request=ReverseInput, responses=OUTCOME_SCHEMA)
+    def post(self, request, pk):
+        data = valid(ReverseInput, request)
+        redemption = services.redemption_reverse(member=request.member, redemption_id=pk, reason=data["reason"])
+        tz = request.member.merchant.tz
+        return Response(
+            {
+                "ok": True,
+                "result": "reversed",
+                "message": _("Redemption reversed; the uses are back on the voucher."),
+                "redemption": present.redemption_data(redemption, tz),
+                "voucher": present.voucher_data(redemption.voucher, tz),
+            }
+        )
+
+
+class MineView(APIView):
+    """The caller's own redemptions of today (the merchant's local day)."""
+
+    roles = ALL_STAFF
+
+    @extend_schema(responses=schema.Mine)
+    def get(self, request):
+        member = request.member
+        tz = member.merchant.tz
+        today = timezone.now().astimezone(tz).date()
+        rows = list(selectors.redemption_list(member=member, staff=member.pk, day_from=today, day_to=today, own=True))
+        standing = [r for r in rows if r.reversed_at is None]
+        return Response(
+            {
+                "date": today.isoformat(),
+                "count": len(standing),
+                "uses": sum(r.uses for r in standing),
+                "results": [redemption_row(tz)(r) for r in rows],
+            }
+        )

@@ -1,0 +1,33 @@
+"""/api/v1/: every operation of the public contract."""
+
+from django.urls import path
+
+from redemption.api import counter, products, reports, vouchers, webhooks
+from staff import api as staff_api
+
+urlpatterns = [
+    path("auth/token/", staff_api.TokenView.as_view(), name="api-token"),
+    path("check/", counter.CheckView.as_view(), name="api-check"),
+    path("redeem/", counter.RedeemView.as_view(), name="api-redeem"),
+    path("redemptions/", reports.RedemptionListView.as_view(), name="api-redemptions"),
+    path("redemptions/export.csv", reports.ExportView.as_view(), name="api-redemptions-export"),
+    path("redemptions/mine/", counter.MineView.as_view(), name="api-redemptions-mine"),
+    path("redemptions/<id:pk>/reverse/", counter.ReverseView.as_view(), name="api-reverse"),
+    path("stats/staff/", reports.StatsView.as_view(by="staff"), name="api-stats-staff"),
+    path("stats/stores/", reports.StatsView.as_view(by="store"), name="api-stats-stores"),
+    path("stats/products/", reports.ProductStatsView.as_view(), name="api-stats-products"),
+    path("stores/", staff_api.StoreListView.as_view(), name="api-stores"),
+    path("staff/", staff_api.StaffListView.as_view(), name="api-staff"),
+    path("staff/<id:pk>/", staff_api.StaffDetailView.as_view(), name="api-staff-detail"),
+    path("products/", products.ProductListView.as_view(), name="api-products"),
+    path("vouchers/", vouchers.VoucherListView.as_view(), name="api-vouchers"),
+    path("vouchers/import/", vouchers.VoucherImportView.as_view(), name="api-vouchers-import"),
+    *[
+        path(f"vouchers/<id:pk>/{action}/", vouchers.VoucherActionView.as_view(action=action), name=f"api-voucher-{action}")
+        for action in ("void", "freeze", "unfreeze", "reissue")
+    ],
+    path("vouchers/<id:pk>/qr.svg", vouchers.VoucherQRView.as_view(), {"fmt": "svg"}, name="api-voucher-qr-svg"),
+    path("vouchers/<id:pk>/qr.png", vouchers.VoucherQRView.as_view(), {"fmt": "png"}, name="api-voucher-qr-png"),
+    path("webhooks/", webhooks.WebhookListView.as_view(), name="api-webhooks"),
+    path("webhooks/<id:pk>/", webhooks.WebhookDetailView.as_view(), name="api-webhook-detail"),
+]

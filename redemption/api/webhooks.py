@@ -1,0 +1,58 @@
+"""Webhooks (owner) — 核销回传: where events are POSTed, signed with the webhook's secret."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from redemption import webhooks
+from redemption.models import Webhook
+from staff.apikit import not_found, valid
+from staff.permissions import OWNER
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=Webhook.EVENTS), allow_empty=False, max_length=len(Webhook.EVENTS)
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ["id", "url", "events", "secret", "is_active", "created_at"]
+        read_only_fields = ["secret", "created_at"]
+
+    def validate_url(self, value):
+        problem = webhooks.target_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate_events(self, value):
+        return sorted(set(value))
+
+
+class WebhookListView(APIView):
+    """Owner: where events are POSTed, signed with the webhook's secret (X-Signature: sha256=<hex>)."""
+
+    roles = OWNER
+
+    @extend_schema(responses=WebhookSerializer(many=True))
+    def get(self, request):
+        return Response(WebhookSerializer(request.member.merchant.webhooks.all(), many=True).data)
+
+    @extend_schema(request=WebhookSerializer, responses={201: WebhookSerializer})
+    def post(self, request):
+        data = valid(WebhookSerializer, request)
+        hook = Webhook.objects.create(merchant=request.member.merchant, **data)
+        return Response(WebhookSerializer(hook).data, status=201)
+
+
+class WebhookDetailView(APIView):
+    roles = OWNER
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        deleted, _rows = Webhook.objects.filter(merchant=request.member.merchant, pk=pk).delete()
+        if not deleted:
+            not_found()
+        return Response(status=204)

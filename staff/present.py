@@ -1,0 +1,26 @@
+"""The JSON shapes of people and shops, as plain functions (see redemption.present for the rest)."""
+
+
+def store_ref(store):
+    return {"id": store.id, "name": store.name}
+
+
+def staff_ref(member):
+    """A staff member as other records name them: who redeemed, who reversed."""
+    return {"id": member.id, "display_name": member.display_name}
+
+
+def member_data(member):
+    """A staff member as the owner manages them (the staff API)."""
+    return {
+        "id": member.id,
+        "username": member.user.username,
+        "display_name": member.display_name,
+        "role": member.role,
+        "stores": sorted(s.id for s in member.stores.all()),
+        "is_active": member.user.is_active,
+    }
+
+
+def store_data(store):
+    return {"id": store.id, "name": store.name, "address": store.address}
