@@ -29,6 +29,7 @@ run: migrate
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 test: setup
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 bench: setup

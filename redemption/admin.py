@@ -10,7 +10,7 @@ from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from redemption import codes, services
 from redemption.reasons import Refusal
-from redemption.models import Attempt, Product, Redemption, Voucher
+from redemption.models import Attempt, Product, Redemption, Voucher, VoucherStatus
 from staff.admin import MerchantScopedAdmin, ReadOnlyScopedAdmin, report_changes
 from staff.admin_site import owner_membership
 from staff.models import Membership, Role
@@ -37,15 +37,6 @@ class ProductAdmin(MerchantScopedAdmin):
 
 def _day(moment):
     return date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT")
-
-
-STATUS_LABELS = {
-    "active": Voucher.State.ACTIVE.label,
-    "redeemed": _("Redeemed"),
-    "expired": _("Expired"),
-    "voided": Voucher.State.VOIDED.label,
-    "frozen": Voucher.State.FROZEN.label,
-}
 
 
 @admin.register(Voucher)
@@ -94,7 +85,7 @@ class VoucherAdmin(MerchantScopedAdmin):
 
     @admin.display(description=_("state"))
     def status(self, voucher):
-        return STATUS_LABELS[voucher.status()]
+        return VoucherStatus(voucher.status()).label
 
     @admin.display(description=_("uses left"))
     def uses(self, voucher):

@@ -1,8 +1,9 @@
+import operator
 import secrets
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -50,6 +51,57 @@ class Channel(models.TextChoices):
     DOUYIN = "douyin", _("Douyin")
     MEITUAN = "meituan", _("Meituan")
     OTHER = "other", _("Other")
+
+
+class VoucherStatus(models.TextChoices):
+    """What the buyer and the staff are told about a voucher."""
+
+    ACTIVE = "active", _("Active")
+    REDEEMED = "redeemed", _("Redeemed")
+    EXPIRED = "expired", _("Expired")
+    VOIDED = "voided", _("Voided")
+    FROZEN = "frozen", _("Frozen")
+
+
+NOW = object()  # stands for the moment the rule is applied at
+
+# The voucher-status rule, the one place it is written: the first row that matches gives the
+# status, and a voucher no row matches is active. Voucher.status() applies it in Python;
+# status_annotation() and status_filter() turn the same rows into SQL.
+STATUS_RULE = (
+    (VoucherStatus.VOIDED, "state", "exact", "voided"),
+    (VoucherStatus.FROZEN, "state", "exact", "frozen"),
+    (VoucherStatus.REDEEMED, "uses_left", "lte", 0),
+    (VoucherStatus.EXPIRED, "valid_until", "lt", NOW),
+)
+_COMPARE = {"exact": operator.eq, "lte": operator.le, "lt": operator.lt}
+
+
+def _rule_q(field, lookup, value, now):
+    return Q(**{f"{field}__{lookup}": now if value is NOW else value})
+
+
+def _rule_holds(voucher, field, lookup, value, now):
+    # As in SQL, an empty column (no end of validity) matches nothing.
+    actual = getattr(voucher, field)
+    return actual is not None and _COMPARE[lookup](actual, now if value is NOW else value)
+
+
+def status_annotation(now):
+    """The status as a SQL expression: `.annotate(status=status_annotation(now))`."""
+    whens = [When(_rule_q(field, lookup, value, now), then=Value(status.value)) for status, field, lookup, value in STATUS_RULE]
+    return Case(*whens, default=Value(VoucherStatus.ACTIVE.value), output_field=models.CharField())
+
+
+def status_filter(status, now):
+    """A Q for the vouchers whose status is `status`: its row matches and no earlier one does."""
+    condition = Q()
+    for rule_status, field, lookup, value in STATUS_RULE:
+        q = _rule_q(field, lookup, value, now)
+        if rule_status == status:
+            return condition & q
+        condition &= ~q
+    return condition
 
 
 def new_token():
@@ -104,14 +156,12 @@ class Voucher(models.Model):
         return codes.mask(self.code)
 
     def status(self, now=None):
-        """What the buyer and the staff are told: active, redeemed, expired, voided or frozen."""
-        if self.state != self.State.ACTIVE:
-            return self.state
-        if self.uses_left <= 0:
-            return "redeemed"
-        if self.valid_until and (now or timezone.now()) > self.valid_until:
-            return "expired"
-        return "active"
+        """What the buyer and the staff are told (VoucherStatus), by STATUS_RULE."""
+        now = now or timezone.now()
+        for status, field, lookup, value in STATUS_RULE:
+            if _rule_holds(self, field, lookup, value, now):
+                return status.value
+        return VoucherStatus.ACTIVE.value
 
 
 class Redemption(models.Model):

@@ -8,9 +8,9 @@ from django.db import connection
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Max, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
-from redemption.models import Attempt, Redemption, Voucher
+from redemption.models import Attempt, Redemption, Voucher, VoucherStatus, status_filter
 
-VOUCHER_STATUSES = ("active", "redeemed", "expired", "voided", "frozen")
+VOUCHER_STATUSES = tuple(VoucherStatus.values)
 
 
 def day_bounds(day_from, day_to, tz):
@@ -40,17 +40,8 @@ def redemption_list(*, member, store=None, staff=None, day_from=None, day_to=Non
 
 def voucher_list(*, merchant, status=None, product=None, order_no=None, q=None):
     qs = Voucher.objects.filter(merchant=merchant).select_related("product")
-    now = timezone.now()
-    if status == "voided" or status == "frozen":
-        qs = qs.filter(state=status)
-    elif status == "redeemed":
-        qs = qs.filter(state=Voucher.State.ACTIVE, uses_left=0)
-    elif status == "expired":
-        qs = qs.filter(state=Voucher.State.ACTIVE, uses_left__gt=0, valid_until__lt=now)
-    elif status == "active":
-        qs = qs.filter(state=Voucher.State.ACTIVE, uses_left__gt=0).filter(
-            Q(valid_until__isnull=True) | Q(valid_until__gte=now)
-        )
+    if status:
+        qs = qs.filter(status_filter(status, timezone.now()))
     if product:
         qs = qs.filter(product_id=product)
     if order_no:
