@@ -1,0 +1,117 @@
+"""Upgrades keep data: a database made by the first release (redemption 0006, staff 0001) migrates
+forward with every row, id and link intact, and the database still enforces its rules."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+
+FIRST_RELEASE = [("redemption", "0006_redemption_value"), ("staff", "0001_initial")]
+AFTER_MOVE = [("redemption", "0007_merchant_store_to_staff"), ("staff", "0003_merchant_store_tables")]
+
+NOW = dt.datetime(2026, 11, 20, 4, 0, tzinfo=dt.timezone.utc)
+
+
+def fill_first_release(apps):
+    """One of everything, linked as the first release links them."""
+    get = apps.get_model
+    User = get("auth", "User")
+    merchant = get("redemption", "Merchant").objects.create(name="鲜味小馆", time_zone="Asia/Shanghai")
+    east, west = (get("redemption", "Store").objects.create(merchant=merchant, name=n) for n in ("东店", "西店"))
+    owner = get("staff", "Membership").objects.create(
+        user=User.objects.create(username="wang"), merchant=merchant, role="owner", display_name="王老板"
+    )
+    clerk = get("staff", "Membership").objects.create(
+        user=User.objects.create(username="zhang"), merchant=merchant, role="clerk", display_name="小张"
+    )
+    clerk.stores.set([east])
+    product = get("redemption", "Product").objects.create(
+        merchant=merchant, name="洗车 5 次卡", face_value=Decimal("100.00"), uses_per_voucher=5
+    )
+    product.stores.set([east, west])
+    voucher = get("redemption", "Voucher").objects.create(
+        merchant=merchant, product=product, code="0821517038377979", token="t" * 24, channel="pdd",
+        order_no="PDD-1", uses_total=5, uses_left=3, password="卡密-1",
+    )
+    redemption = get("redemption", "Redemption").objects.create(
+        merchant=merchant, voucher=voucher, store=east, staff=clerk, uses=2, value=Decimal("40"), at=NOW,
+        idempotency_key="k-1",
+    )
+    get("redemption", "Attempt").objects.create(
+        merchant=merchant, staff=clerk, store=east, voucher=voucher, kind="redeem",
+        input_masked="************7979", result="redeemed", at=NOW,
+    )
+    event = get("redemption", "Event").objects.create(
+        merchant=merchant, store=east, type="redemption.created", data={"id": redemption.pk}, at=NOW
+    )
+    webhook = get("redemption", "Webhook").objects.create(
+        merchant=merchant, url="https://erp.example.com/hook", events=["redemption.created"]
+    )
+    get("redemption", "Delivery").objects.create(webhook=webhook, event=event)
+    return {"merchant": merchant.pk, "stores": {east.pk, west.pk}, "owner": owner.pk, "clerk": clerk.pk,
+            "product": product.pk, "voucher": voucher.pk, "redemption": redemption.pk, "east": east.pk}
+
+
+def counts(apps, models):
+    return {label: apps.get_model(*label.split(".")).objects.count() for label in models}
+
+
+def test_an_upgrade_from_the_first_release_keeps_every_row_and_link(migrator):
+    old = migrator.apply_initial_migration(FIRST_RELEASE)
+    ids = fill_first_release(old.apps)
+    moved = ["Merchant", "Store"]
+    kept = ["Product", "Voucher", "Redemption", "Attempt", "Event", "Webhook", "Delivery"]
+    before = counts(old.apps, [f"redemption.{m}" for m in moved + kept] + ["staff.Membership"])
+    ContentType = old.apps.get_model("contenttypes", "ContentType")
+    merchant_type = ContentType.objects.get_for_model(old.apps.get_model("redemption", "Merchant")).pk
+
+    new = migrator.apply_tested_migration(AFTER_MOVE)
+    get = new.apps.get_model
+    after = counts(new.apps, [f"staff.{m}" for m in moved] + [f"redemption.{m}" for m in kept] + ["staff.Membership"])
+    assert list(after.values()) == list(before.values())
+
+    merchant = get("staff", "Merchant").objects.get(pk=ids["merchant"])
+    assert merchant.name == "鲜味小馆"
+    assert set(merchant.stores.values_list("pk", flat=True)) == ids["stores"]
+    clerk = get("staff", "Membership").objects.get(pk=ids["clerk"])
+    assert list(clerk.stores.values_list("pk", flat=True)) == [ids["east"]]
+    assert clerk.merchant_id == ids["merchant"]
+    product = get("redemption", "Product").objects.get(pk=ids["product"])
+    assert set(product.stores.values_list("pk", flat=True)) == ids["stores"]
+    redemption = get("redemption", "Redemption").objects.select_related("store__merchant", "voucher").get(
+        pk=ids["redemption"]
+    )
+    assert (redemption.store.name, redemption.store.merchant.name) == ("东店", "鲜味小馆")
+    assert (redemption.voucher.uses_left, redemption.voucher.password) == (3, "卡密-1")
+    # Admin history and permissions follow the model: its content type moved, with the same id.
+    assert get("contenttypes", "ContentType").objects.get(pk=merchant_type).app_label == "staff"
+
+    # The rules still hold in the database after the move.
+    Voucher, Store = get("redemption", "Voucher"), get("staff", "Store")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Voucher.objects.filter(pk=ids["voucher"]).update(uses_left=-1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Voucher.objects.create(merchant=merchant, product=product, code="0821517038377979", token="u" * 24,
+                               order_no="PDD-2", uses_total=1, uses_left=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        get("redemption", "Redemption").objects.create(
+            merchant=merchant, voucher=redemption.voucher, store=redemption.store, staff=clerk, uses=1,
+            at=NOW, idempotency_key="k-1",
+        )
+    # A store a redemption points at cannot vanish under it (PROTECT survived the move).
+    with pytest.raises(ProtectedError), transaction.atomic():
+        Store.objects.filter(pk=ids["east"]).delete()
+    assert Store.objects.filter(pk=ids["east"]).exists()
+    # New rows continue the ids: the sequences came along with the tables.
+    assert Store.objects.create(merchant=merchant, name="南店").pk > max(ids["stores"])
+
+
+def test_the_move_can_be_undone_and_done_again(migrator):
+    old = migrator.apply_initial_migration(FIRST_RELEASE)
+    ids = fill_first_release(old.apps)
+    migrator.apply_tested_migration(AFTER_MOVE)
+    back = migrator.apply_tested_migration(FIRST_RELEASE)
+    assert back.apps.get_model("redemption", "Merchant").objects.get(pk=ids["merchant"]).name == "鲜味小馆"
+    assert back.apps.get_model("redemption", "Store").objects.count() == 2
