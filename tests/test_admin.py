@@ -228,6 +228,19 @@ def test_deactivate_action_spares_owners(as_user, olivia, carol):
     assert not client.login(username="carol", password=PASSWORD)
 
 
+def test_a_clerk_deactivated_in_the_admin_loses_their_api_token_at_once(as_user, api, olivia, carol):
+    clerk_api = api(carol)
+    assert clerk_api.get("/api/v1/redemptions/mine/").status_code == 200
+    owner = as_user("olivia")
+    owner.post(admin_url(carol.__class__), {"action": "deactivate", "_selected_action": [carol.pk]})
+    assert clerk_api.get("/api/v1/redemptions/mine/").status_code == 401
+    # The token is gone, not just paused: reactivating the clerk does not bring a lost phone back in.
+    owner.post(admin_url(carol.__class__), {"action": "reactivate", "_selected_action": [carol.pk]})
+    carol.user.refresh_from_db()
+    assert carol.user.is_active
+    assert clerk_api.get("/api/v1/redemptions/mine/").status_code == 401
+
+
 def test_owner_does_not_see_foreign_staff(as_user, olivia, carol, oscar):
     client = as_user("olivia")
     content = client.get(admin_url(carol.__class__)).content
