@@ -196,7 +196,9 @@ def bulk_insert(model, rows):
         return
     names = list(rows[0])
     columns = [model._meta.get_field(n.removesuffix("_id") if n.endswith("_id") else n).column for n in names]
-    with connection.cursor() as cursor:
+    # COPY goes to psycopg directly: wrap_database_errors turns its errors into Django's own
+    # (a duplicate is an IntegrityError whichever way the rows went in).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:

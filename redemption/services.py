@@ -6,11 +6,12 @@ import datetime as dt
 import functools
 import io
 import logging
+import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -388,7 +389,8 @@ def voucher_import(*, product: Product, raw: bytes) -> int:
         raise ImportRefused([{"line": 1, "message": _("The first row must name the columns: code, and optionally password, order_no, valid_until.")}])
     errors, rows, seen = [], [], {}
     now = timezone.now()
-    batch = now.strftime("IMPORT-%Y%m%d%H%M%S")
+    # Rows without an order number form one order of their own, named so no two imports share it.
+    batch = now.strftime("IMPORT-%Y%m%d%H%M%S-") + secrets.token_hex(3).upper()
     default_from, default_until = validity_for(product, now, merchant.tz)
     for line, values in enumerate(reader, start=2):
         if not any(v.strip() for v in values):
@@ -418,9 +420,34 @@ def voucher_import(*, product: Product, raw: bytes) -> int:
             errors.append({"line": seen[code], "message": _("This code has been imported or issued before.")})
     if errors:
         raise ImportRefused(sorted(errors, key=lambda e: e["line"]))
-    with transaction.atomic():
-        hotpath.bulk_insert(Voucher, rows)
-    return len(rows)
+    for _attempt in range(3):
+        _number_lines(merchant, rows)
+        try:
+            with transaction.atomic():
+                hotpath.bulk_insert(Voucher, rows)
+            return len(rows)
+        except IntegrityError:
+            # Another import or issue took the same order lines (or codes) at this very moment:
+            # number the lines again after theirs; a code taken meanwhile fails again below.
+            continue
+    raise ImportRefused([{"line": 1, "message": _(
+        "Some of these codes or order numbers were added by someone else at the same moment. Send the file again."
+    )}])
+
+
+def _number_lines(merchant, rows):
+    """Each row's place within its order, after the vouchers the order already has (an order may
+    arrive in several files, or have been issued through the API before)."""
+    order_nos = sorted({row["order_no"] for row in rows})
+    last = {}
+    for start in range(0, len(order_nos), 5000):
+        taken = (
+            Voucher.objects.filter(merchant=merchant, channel=Channel.OTHER, order_no__in=order_nos[start : start + 5000])
+            .values("order_no").annotate(last=Max("line")).values_list("order_no", "last")
+        )
+        last.update(taken)
+    for row in rows:
+        last[row["order_no"]] = row["line"] = last.get(row["order_no"], 0) + 1
 
 
 def _import_row(row, line, product, batch, default_from, default_until):

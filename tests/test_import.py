@@ -60,3 +60,27 @@ def test_only_the_owner_imports(api, mike, oscar, meal):
     assert upload(api, mike, meal, content).status_code == 403
     assert upload(api, oscar, meal, content).status_code == 400  # not their product
     assert not Voucher.objects.exists()
+
+
+def test_two_files_without_order_numbers_in_the_same_second_both_import(api, olivia, meal):
+    first = upload(api, olivia, meal, b"code\nCARD0001\nCARD0002\n")
+    second = upload(api, olivia, meal, b"code\nCARD0003\nCARD0004\n")
+    assert (first.status_code, second.status_code) == (201, 201)
+    orders = set(Voucher.objects.values_list("order_no", flat=True))
+    assert len(orders) == 2  # each file is an order of its own
+
+
+def test_two_files_naming_the_same_order_add_to_it(api, olivia, meal):
+    assert upload(api, olivia, meal, b"code,order_no\nCARD0001,TB-9\n").status_code == 201
+    assert upload(api, olivia, meal, b"code,order_no\nCARD0002,TB-9\n").status_code == 201
+    lines = sorted(Voucher.objects.filter(order_no="TB-9").values_list("line", flat=True))
+    assert lines == [1, 2]
+
+
+def test_an_import_naming_an_order_issued_through_the_api_adds_to_it(api, olivia, meal):
+    issued = api(olivia).post(
+        "/api/v1/vouchers/", {"product": meal.id, "order_no": "TB-7", "channel": "other", "quantity": 2}, format="json"
+    )
+    assert issued.status_code == 201
+    assert upload(api, olivia, meal, b"code,order_no\nCARD0001,TB-7\n").status_code == 201
+    assert sorted(Voucher.objects.filter(order_no="TB-7").values_list("line", flat=True)) == [1, 2, 3]
