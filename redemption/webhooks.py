@@ -1,4 +1,5 @@
-"""Webhook delivery (核销回传): every event a merchant subscribed to reaches its receiver at least once.
+"""Webhook delivery (核销回传): every event a merchant subscribed to reaches its receiver at least
+once; a repeat carries the same X-Event-Id.
 
 Events are rows written in the transaction of what they report. The worker fans each new event out
 into Delivery rows, then sends what is due, retrying with backoff until a 2xx or a day has passed.
@@ -18,6 +19,7 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +32,8 @@ RETRY_DELAYS = (10, 30, 120, 600)  # seconds; then hourly ...
 RETRY_HOURLY = 3600
 GIVE_UP_AFTER = dt.timedelta(days=1)  # ... until a day has passed
 TIMEOUT = 10
+# How long a claimed delivery is a worker's alone: well past TIMEOUT, so only a dead worker's runs out.
+LEASE = 6 * TIMEOUT
 EXPIRY_NOTICE = dt.timedelta(days=3)
 
 
@@ -92,22 +96,34 @@ def fan_out(limit=500):
 
 
 def deliver_due(limit=100):
-    """Send deliveries that are due, one per transaction so several workers can share the work."""
+    """Send deliveries that are due. Each is claimed first (a lease, committed at once), then sent
+    with no transaction open, so a slow receiver never holds a lock that another worker waits on."""
     sent = 0
     for _round in range(limit):
-        with transaction.atomic():
-            delivery = (
-                Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("webhook__merchant", "event")
-                .filter(delivered_at=None, failed_at=None, next_at__lte=timezone.now())
-                .order_by("next_at", "id")
-                .first()
-            )
-            if delivery is None:
-                break
-            _attempt(delivery)
-            sent += 1
+        delivery = _claim_next()
+        if delivery is None:
+            break
+        _attempt(delivery)
+        sent += 1
     return sent
+
+
+def _claim_next():
+    """Take the next due delivery for LEASE seconds, or None when nothing is due.
+
+    Compare-and-swap: the claim only succeeds while the row still has the due time we read, so of
+    several workers exactly one gets it. A worker killed mid-send leaves the lease to run out; then
+    the delivery is due again and sent again: delivery is at least once, and X-Event-Id lets a
+    receiver drop the repeat."""
+    now = timezone.now()
+    due = Delivery.objects.filter(delivered_at=None, failed_at=None, next_at__lte=now).order_by("next_at", "id")
+    for pk, next_at in due.values_list("pk", "next_at")[:20]:
+        claimed = Delivery.objects.filter(pk=pk, next_at=next_at, delivered_at=None, failed_at=None).update(
+            next_at=now + dt.timedelta(seconds=LEASE), attempts=F("attempts") + 1
+        )
+        if claimed:
+            return Delivery.objects.select_related("webhook__merchant", "event").get(pk=pk)
+    return None
 
 
 def _attempt(delivery):
@@ -117,7 +133,6 @@ def _attempt(delivery):
     if error is None:
         status, error = _post(hook, body, delivery.event)
     now = timezone.now()
-    delivery.attempts += 1
     delivery.last_status, delivery.last_error = status, (error or "")[:200]
     if error is None:
         delivery.delivered_at = now
@@ -125,9 +140,13 @@ def _attempt(delivery):
         delivery.failed_at = now
         log.warning("webhook %s: gave up on event %s after %s attempts", hook.pk, delivery.event_id, delivery.attempts)
     else:
-        delay = RETRY_DELAYS[delivery.attempts - 1] if delivery.attempts <= len(RETRY_DELAYS) else RETRY_HOURLY
-        delivery.next_at = now + dt.timedelta(seconds=delay)
-    delivery.save(update_fields=["attempts", "last_status", "last_error", "delivered_at", "failed_at", "next_at"])
+        delivery.next_at = now + dt.timedelta(seconds=retry_delay(delivery.attempts))
+    delivery.save(update_fields=["last_status", "last_error", "delivered_at", "failed_at", "next_at"])
+
+
+def retry_delay(attempts):
+    """Seconds before the next try after `attempts` failed ones: 10 s, 30 s, 2 min, 10 min, then hourly."""
+    return RETRY_DELAYS[attempts - 1] if attempts <= len(RETRY_DELAYS) else RETRY_HOURLY
 
 
 def _post(hook, body, event):
