@@ -30,6 +30,15 @@ class ScopedLoginForm(AdminAuthenticationForm):
             )
 
 
+class UnknownUnlessVisible:
+    """Mixed into every model admin of the site: objects a user may not view are not there at all,
+    so their URLs (change, history, delete) answer exactly as an unknown id does, never 403."""
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if self.has_view_or_change_permission(request) else queryset.none()
+
+
 class ScopedAdminSite(admin.AdminSite):
     site_header = _("Redemption admin")
     site_title = _("Redemption admin")
@@ -39,3 +48,8 @@ class ScopedAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         return may_use_admin(request.user)
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        admin_class = admin_class or admin.ModelAdmin
+        hiding = type(admin_class.__name__, (UnknownUnlessVisible, admin_class), {"__module__": admin_class.__module__})
+        super().register(model_or_iterable, hiding, **options)
