@@ -5,6 +5,8 @@ const SCOPE = "{{ scope }}";
 const STATIC_PREFIX = "{{ static_prefix }}";
 const STATIC_CACHE = "hx-static-" + VERSION;
 const PAGE_CACHE = "hx-pages";
+// The page's words (Django's JavaScript catalog): kept with the page, in the language it was opened in.
+const CATALOG = "{% url 'javascript-catalog' %}";
 // How long the page may take over the network before the cached copy is shown instead.
 const PAGE_WAIT_MS = 4000;
 
@@ -26,25 +28,27 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (request.mode === "navigate" && url.pathname === SCOPE) {
-    event.respondWith(page(request));
+    event.respondWith(networkFirst(request, SCOPE));
+  } else if (url.pathname === CATALOG) {
+    event.respondWith(networkFirst(request, CATALOG));
   } else if (url.pathname.startsWith(STATIC_PREFIX)) {
     event.respondWith(cacheFirst(request));
   }
 });
 
-// The network's page when it comes in time (and kept for next time); else the last one kept.
-async function page(request) {
+// The network's answer when it comes in time (and kept for next time); else the last one kept.
+async function networkFirst(request, key) {
   const cache = await caches.open(PAGE_CACHE);
   const fresh = fetch(request).then(async (response) => {
     if (response.ok && !response.redirected) {
-      await cache.put(SCOPE, response.clone());
+      await cache.put(key, response.clone());
     } else if (response.redirected) {
       // Sent to the login page: the kept page belongs to a session that has ended.
-      await cache.delete(SCOPE);
+      await cache.delete(key);
     }
     return response;
   });
-  const kept = await cache.match(SCOPE);
+  const kept = await cache.match(key);
   if (!kept) return fresh;
   const late = new Promise((resolve) => setTimeout(() => resolve(kept), PAGE_WAIT_MS));
   return Promise.race([fresh.catch(() => kept), late]);

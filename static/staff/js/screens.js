@@ -1,0 +1,39 @@
+// Which result screen an answer gets, and its tone. Pure: the titles come from the server's table of
+// reasons (the page's config), the rest of the words from the caller.
+
+// kind: "success" | "used" (already redeemed) | "refused" (any other refusal the server names) |
+// "error" (an answer the scanner cannot read) | "network" (no answer: the outcome is unknown).
+// tone: the sound and colour: "ok" | "used" | "refused".
+export function screenFor(data, reasons) {
+  if (!data) return { kind: "network", tone: "refused", title: null };
+  if (data.ok) return { kind: "success", tone: "ok", title: null };
+  const reason = Object.prototype.hasOwnProperty.call(reasons, data.result) ? reasons[data.result] : null;
+  if (!reason) return { kind: "error", tone: "refused", title: null };
+  const used = reason.tone === "used";
+  return { kind: used ? "used" : "refused", tone: used ? "used" : "refused", title: reason.title };
+}
+
+// The server's sentence under the title. Who redeemed it, and the seconds left of a lock-out, show
+// apart from it (the facts, the countdown), so there the sentence would only say it twice; so would
+// a sentence that is the title again.
+export function refusalMessage(data, title) {
+  if (data.last_redemption || data.result === "throttled") return "";
+  const message = data.message || "";
+  return message.replace(/[.。!！]$/, "") === title ? "" : message;
+}
+
+// A typed code that was not found is usually a typo: it stays in the field for correcting.
+export function keepsInput(data, typed) {
+  return !!typed && (data.result === "not_found" || data.result === "invalid_code");
+}
+
+// Seconds the clerk must wait after a lock-out: the server says how long, else its whole window.
+export function lockSeconds(data, rules) {
+  if (data.result !== "throttled") return 0;
+  return +data.retry_after || rules.throttle_window;
+}
+
+// A clerk may undo their own redemption for a while (the server holds the same window).
+export function canUndo(row, staffId, now, rules) {
+  return !row.reversed && row.staff.id === staffId && now - Date.parse(row.at) < rules.clerk_undo_seconds * 1000;
+}
