@@ -183,6 +183,10 @@ LOGIN_URL = "/staff/login/"
 AUTHENTICATION_BACKENDS = ["staff.lockout.LockoutModelBackend"]
 LOGIN_FAILURES = 10  # wrong passwords for one username ...
 LOGIN_WINDOW = 15 * 60  # ... within this many seconds lock that username out for as long
+LOGIN_ADDRESS_FAILURES = 20  # wrong passwords from one address within LOGIN_WINDOW lock the address out
+# Behind a proxy, the request header holding the caller's address as Django's META names it, e.g.
+# HTTP_X_REAL_IP with nginx's `proxy_set_header X-Real-IP $remote_addr;` (empty: REMOTE_ADDR).
+CLIENT_ADDRESS_HEADER = env("CLIENT_ADDRESS_HEADER", "")
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

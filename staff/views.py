@@ -48,7 +48,7 @@ class LoginView(auth_views.LoginView):
 
     def form_invalid(self, form):
         # While the username is locked out, say so rather than "wrong password" again.
-        wait = lockout.locked_for(form.data.get("username", ""))
+        wait = lockout.locked_for(form.data.get("username", ""), self.request)
         if wait:
             form.errors["__all__"] = form.error_class([ui_text()["locked"].format(minutes=(wait + 59) // 60)])
         return super().form_invalid(form)

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from redemption import services
 from redemption.models import Product
 from staff.models import Role, Store
+from staff import lockout
 from staff.services import merchant_create, staff_create
 
 IN_CI = os.environ.get("CI") == "true"
@@ -63,6 +64,12 @@ def chromium_path():
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(autouse=True)
+def fresh_login_counts():
+    """Every test's client logs in from 127.0.0.1: one test's wrong passwords must not lock the next out."""
+    lockout.forget_address("127.0.0.1")
 
 
 @pytest.fixture

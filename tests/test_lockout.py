@@ -45,3 +45,25 @@ def test_the_lock_counts_usernames_case_blind(carol):
     for i in range(10):
         token("Carol" if i % 2 else "CAROL", "guess")
     assert token("carol", PASSWORD).status_code == 429
+
+
+def test_one_password_tried_on_many_accounts_locks_the_address_out(db, client):
+    from staff.services import merchant_create
+
+    merchant_create(name="Spray", owner_username="victim", owner_password=PASSWORD)
+    sprayer, shop = APIClient(REMOTE_ADDR="203.0.113.9"), APIClient(REMOTE_ADDR="198.51.100.7")
+    answers = [
+        sprayer.post("/api/v1/auth/token/", {"username": f"user{i}", "password": "123456a!"}, format="json")
+        for i in range(30)
+    ]
+    assert [a.status_code for a in answers[:20]] == [400] * 20
+    assert {a.status_code for a in answers[20:]} == {429}
+    assert answers[-1].json()["result"] == "throttled" and answers[-1].json()["retry_after"] > 0
+    # The right password from that address is refused too, on every login path ...
+    assert sprayer.post("/api/v1/auth/token/", {"username": "victim", "password": PASSWORD}, format="json").status_code == 429
+    page = client.post("/staff/login/", {"username": "victim", "password": PASSWORD}, REMOTE_ADDR="203.0.113.9")
+    assert page.status_code == 200 and "锁定" in page.content.decode()
+    admin = client.post("/admin/login/", {"username": "victim", "password": PASSWORD}, REMOTE_ADDR="203.0.113.9")
+    assert admin.status_code == 200 and not client.session.get("_auth_user_id")
+    # ... while the account itself is not locked: its owner logs in from the shop.
+    assert shop.post("/api/v1/auth/token/", {"username": "victim", "password": PASSWORD}, format="json").status_code == 200
