@@ -41,6 +41,14 @@ def envint(name, default):
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
+def envfloat(name, default):
+    value = env(name, str(default)).strip()
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
 def database_from_url(url):
     """sqlite:///relative/or//absolute/path, or postgres[ql]://user:pass@host:port/name."""
     parts = urlparse(url)
@@ -166,7 +174,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Room for a burst: a dashboard's queue holds this many pushes before Redis drops them
+            # (the feed then catches up from the table; see redemption.consumers).
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": envint("CHANNEL_CAPACITY", 1000)},
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -225,6 +235,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# The live feed (redemption.consumers): how often each dashboard's socket looks in the event table
+# for what its pushes missed, and how long a transaction may take from drawing an event id to commit.
+LIVE_FEED_SWEEP = envfloat("LIVE_FEED_SWEEP", 2.0)
+LIVE_FEED_SETTLE = 30
 
 # Redeem guards (see redemption.services).
 THROTTLE_LIMIT = 10  # not_found / invalid_code answers to one member ...

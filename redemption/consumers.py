@@ -1,17 +1,25 @@
 """The owner's live feed: redemption events pushed over a WebSocket as they commit."""
 
+import asyncio
+import datetime as dt
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils import timezone
 
 from redemption import events
 from redemption.models import Event
 from staff.models import Role
 
+log = logging.getLogger(__name__)
+
 CLOSE_FORBIDDEN = 4403
-REPLAY_LIMIT = 1000
+REPLAY_PAGE = 500  # events read from the table at a time
+MAX_ID = 2**63 - 1
 
 
 @database_sync_to_async
@@ -29,17 +37,39 @@ def _watch(user):
     return member, merchant, sorted(member.store_ids())
 
 
+def _scope(merchant_id, store_ids, whole_merchant):
+    qs = Event.objects.filter(merchant_id=merchant_id)
+    return qs if whole_merchant else qs.filter(store_id__in=store_ids)
+
+
 @database_sync_to_async
-def _missed(merchant, store_ids, whole_merchant, after):
-    qs = Event.objects.filter(merchant=merchant, id__gt=after)
-    if not whole_merchant:
-        qs = qs.filter(store_id__in=store_ids)
-    tz = merchant.tz
-    return [events.message(e, tz) for e in qs.order_by("id")[:REPLAY_LIMIT]]
+def _ids_after(scope, low):
+    return list(scope.filter(id__gt=low).order_by("id").values_list("id", flat=True))
+
+
+@database_sync_to_async
+def _messages(scope, ids, tz):
+    return [events.message(e, tz) for e in scope.filter(id__in=ids).order_by("id")]
+
+
+@database_sync_to_async
+def _newest_id(scope):
+    return scope.order_by("-id").values_list("id", flat=True).first() or 0
 
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
+    """Sends each event of the watcher's scope exactly once, however the pushes arrive.
+
+    Pushes are the fast path, not the record. Event ids are drawn before commit, so a lower id can
+    commit after a higher one, and a full channel drops pushes. So the consumer remembers what it
+    sent rather than the highest id, and sweeps the table every LIVE_FEED_SWEEP seconds for events
+    it has not sent. `low` only passes an id once every event drawn before it must have committed
+    (LIVE_FEED_SETTLE bounds how long a transaction takes from drawing its event id to commit).
+    """
+
     async def connect(self):
+        # Taken before the handshake completes: a feed "from now" includes whatever commits next.
+        newest = await _newest_id(Event.objects.all())
         await self.accept()
         watch = await _watch(self.scope.get("user"))
         if watch is None:
@@ -47,18 +77,23 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         member, merchant, store_ids = watch
+        self.tz = merchant.tz
+        self.events = _scope(merchant.pk, store_ids, member.is_owner)
         self.groups_joined = [events.store_group(s) for s in store_ids]
         if member.is_owner:
             self.groups_joined.append(events.merchant_group(merchant.pk))
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
-        self.last_id = 0
+        self.sent = {}  # id -> when it happened, for ids above `low`
         after = parse_qs(self.scope.get("query_string", b"").decode()).get("after", [None])[0]
-        if after and after.isdigit():
-            for message in await _missed(merchant, store_ids, member.is_owner, int(after)):
-                await self._send(message)
+        # Without ?after, the feed starts now; with it, everything after that id comes first.
+        self.low = min(int(after), MAX_ID) if after and after.isascii() and after.isdigit() else newest
+        await self.sweep()
+        self.sweeper = asyncio.create_task(self.sweep_forever())
 
     async def disconnect(self, code):
+        if getattr(self, "sweeper", None):
+            self.sweeper.cancel()
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -69,9 +104,28 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     async def event_push(self, message):
         await self._send(message["event"])
 
+    async def sweep_forever(self):
+        while True:
+            await asyncio.sleep(settings.LIVE_FEED_SWEEP)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("live feed sweep failed")
+
+    async def sweep(self):
+        """Send what the table has and this socket has not; then move `low` past what has settled."""
+        settled_before = timezone.now() - dt.timedelta(seconds=settings.LIVE_FEED_SETTLE)
+        missing = [i for i in await _ids_after(self.events, self.low) if i not in self.sent]
+        for start in range(0, len(missing), REPLAY_PAGE):
+            for message in await _messages(self.events, missing[start : start + REPLAY_PAGE], self.tz):
+                await self._send(message)
+        settled = [i for i, at in self.sent.items() if at < settled_before]
+        if settled:
+            self.low = max(self.low, max(settled))
+            self.sent = {i: at for i, at in self.sent.items() if i > self.low}
+
     async def _send(self, event):
-        # A push can race a replay of the same event: ids only grow, so send each once.
-        if event["id"] <= self.last_id:
+        if event["id"] <= self.low or event["id"] in self.sent:
             return
-        self.last_id = event["id"]
+        self.sent[event["id"]] = dt.datetime.fromisoformat(event["at"])
         await self.send_json(event)

@@ -39,7 +39,8 @@ def server_env():
 class Server:
     """One daphne process on a fixed port, which a test may kill and start again."""
 
-    def __init__(self):
+    def __init__(self, **env):
+        self.env = env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
@@ -47,7 +48,7 @@ class Server:
     def start(self):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
-            cwd=ROOT, env=server_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=ROOT, env={**server_env(), **self.env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         wait_until_up(self.port)
         return self
@@ -117,15 +118,21 @@ class WebSocket:
         return data
 
     def receive_json(self):
-        first, second = self._read(2)
-        length = second & 0x7F
-        if length == 126:
-            length = struct.unpack(">H", self._read(2))[0]
-        elif length == 127:
-            length = struct.unpack(">Q", self._read(8))[0]
-        payload = self._read(length)
-        assert first & 0x0F == 1, f"expected a text frame, got opcode {first & 0x0F}"
-        return json.loads(payload)
+        while True:
+            first, second = self._read(2)
+            length = second & 0x7F
+            if length == 126:
+                length = struct.unpack(">H", self._read(2))[0]
+            elif length == 127:
+                length = struct.unpack(">Q", self._read(8))[0]
+            payload = self._read(length)
+            opcode = first & 0x0F
+            if opcode in (9, 10):  # the server's pings and pongs
+                continue
+            if opcode == 8:
+                raise ConnectionError("closed by the server")
+            assert opcode == 1, f"expected a text frame, got opcode {opcode}"
+            return json.loads(payload)
 
     def close(self):
         self.sock.close()

@@ -1,0 +1,109 @@
+"""The live feed misses nothing. Many redemptions commit concurrently across two daphne processes
+and two stores, with a burst past the channel's capacity; one dashboard stays connected, another
+reconnects with ?after= every second. At the end each has every event of its scope, once, in id
+order. (PostgreSQL + Redis; the channel capacity is made small so the burst overflows it.)"""
+
+import concurrent.futures
+import datetime as dt
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+
+from redemption.models import Event
+from staff.services import staff_create
+from tests.conftest import PASSWORD
+from tests.processes import Server, WebSocket, post
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+
+class Dashboard:
+    """A dashboard page as the script keeps it: every event by id, once."""
+
+    def __init__(self, base, token, after, reconnect_every=None):
+        self.base, self.token, self.reconnect_every = base, token, reconnect_every
+        self.events, self.duplicates_on_one_socket, self.after = {}, 0, after
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def resume_from(self):
+        """The page's ?after= on reconnecting: the newest id it holds that is older than the time a
+        transaction may take to commit, so a late-committing lower id is asked for again."""
+        horizon = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=settings.LIVE_FEED_SETTLE)
+        settled = [i for i, e in self.events.items() if dt.datetime.fromisoformat(e["at"]) < horizon]
+        return max(settled, default=self.after)
+
+    def run(self):
+        while not self.stop.is_set():
+            ws = WebSocket(self.base, f"/ws/dashboard/?token={self.token}&after={self.resume_from()}")
+            ws.sock.settimeout(0.2)
+            on_this_socket = set()
+            until = time.monotonic() + (self.reconnect_every or 1e9)
+            try:
+                while not self.stop.is_set() and time.monotonic() < until:
+                    try:
+                        event = ws.receive_json()
+                    except TimeoutError:
+                        continue
+                    if event["id"] in on_this_socket:
+                        self.duplicates_on_one_socket += 1
+                    on_this_socket.add(event["id"])
+                    self.events[event["id"]] = event
+            finally:
+                ws.close()
+
+
+def test_dashboards_miss_no_event_under_load_and_reconnects(olivia, acme, store_a, store_b, meal, issue):
+    start_after = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    clerks = [
+        staff_create(merchant=acme, username=f"c{i}", password=PASSWORD, display_name=f"C{i}",
+                     stores=[(store_a, store_b)[i % 2]])
+        for i in range(8)
+    ]
+    manager = staff_create(merchant=acme, username="mgr", password=PASSWORD, display_name="M", role="manager",
+                           stores=[store_a])
+    tokens = {m.pk: Token.objects.create(user=m.user).key for m in [*clerks, manager, olivia]}
+    codes = [issue(meal).code for _ in range(480)]
+    capacity = {"CHANNEL_CAPACITY": "20", "LIVE_FEED_SWEEP": "0.5"}
+    servers = [Server(**capacity).start(), Server(**capacity).start()]
+    owner_page = Dashboard(servers[0].url, tokens[olivia.pk], start_after)
+    manager_page = Dashboard(servers[1].url, tokens[manager.pk], start_after, reconnect_every=1.0)
+    try:
+        owner_page.thread.start()
+        manager_page.thread.start()
+        time.sleep(1)
+
+        def clerk(n):
+            for i, code in enumerate(codes[n::8]):
+                post(servers[i % 2].url, "/api/v1/redeem/", tokens[clerks[n].pk], {"code": code})
+                if i % 10 == 0:  # refused attempts are events too
+                    post(servers[i % 2].url, "/api/v1/redeem/", tokens[clerks[n].pk], {"code": "1234567"})
+
+        with concurrent.futures.ThreadPoolExecutor(32) as pool:  # a burst: 32 requests at a time
+            for f in [pool.submit(clerk, n) for n in range(8)]:
+                f.result()
+
+        everything = set(Event.objects.filter(id__gt=start_after).values_list("id", flat=True))
+        store_a_only = set(
+            Event.objects.filter(id__gt=start_after, store=store_a).values_list("id", flat=True)
+        )
+        assert len(everything) >= 480 and store_a_only and store_a_only != everything
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (
+            set(owner_page.events) != everything or set(manager_page.events) != store_a_only
+        ):
+            time.sleep(0.2)
+    finally:
+        owner_page.stop.set()
+        manager_page.stop.set()
+        owner_page.thread.join(5)
+        manager_page.thread.join(5)
+        for server in servers:
+            server.stop()
+
+    assert set(owner_page.events) == everything
+    assert set(manager_page.events) == store_a_only
+    assert owner_page.duplicates_on_one_socket == 0 and manager_page.duplicates_on_one_socket == 0
