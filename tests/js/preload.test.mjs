@@ -34,3 +34,9 @@ test("the scanner preloads every module it imports, and nothing else", () => {
   assert.ok(modules.has("staff/js/codes.js") && modules.has("staff/js/i18n.js"));
   assert.deepEqual([...preloaded("staff/scanner.html")].sort(), [...modules].sort());
 });
+
+test("the dashboard preloads every module it imports, and nothing else", () => {
+  const modules = imported("dashboard/dashboard.js");
+  assert.ok(modules.has("dashboard/js/days.js") && modules.has("staff/js/i18n.js"));
+  assert.deepEqual([...preloaded("dashboard/dashboard.html")].sort(), [...modules].sort());
+});

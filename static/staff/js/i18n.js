@@ -7,6 +7,11 @@ export function gettext(msgid) {
   return catalog.gettext ? catalog.gettext(msgid) : msgid;
 }
 
+// The same English word translated apart where it means something else ("Staff" as a column).
+export function pgettext(context, msgid) {
+  return catalog.pgettext ? catalog.pgettext(context, msgid) : msgid;
+}
+
 export function ngettext(singular, plural, count) {
   if (catalog.ngettext) return catalog.ngettext(singular, plural, count);
   return count === 1 ? singular : plural;
