@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path, register_converter
+from django.urls import include, path, re_path, register_converter
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
@@ -22,6 +22,7 @@ class IdConverter:
 # Registered before the routes that use <id:...> are imported.
 register_converter(IdConverter, "id")
 
+from redemption.api import errors as api_errors  # noqa: E402
 from redemption.pages import urls as pages  # noqa: E402
 
 urlpatterns = [
@@ -33,6 +34,8 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[AllowAny]),
         name="api-docs",
     ),
+    # Last of /api/: every other address there answers the API's JSON 404.
+    re_path(r"^api/", api_errors.unmatched, name="api-unmatched"),
     path("healthz", health.healthz, name="healthz"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("staff/", include((pages.staff, "staff"))),

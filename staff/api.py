@@ -9,15 +9,14 @@ from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from staff import lockout, present, services
-from staff.apikit import MAX_ID, not_found, valid
+from staff.apikit import MAX_ID, ApiView, Throttled, not_found, valid
 from staff.models import Membership, Role, Store
 from staff.permissions import OWNER
 
 
-class TokenView(APIView):
+class TokenView(ApiView):
     """Exchange a username and password for an API token."""
 
     permission_classes = [AllowAny]
@@ -25,7 +24,7 @@ class TokenView(APIView):
 
     @extend_schema(
         request=inline_serializer("TokenInput", {"username": serializers.CharField(), "password": serializers.CharField()}),
-        responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()})},
+        responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()}), 429: Throttled},
     )
     def post(self, request):
         if not isinstance(request.data, dict):
@@ -33,7 +32,7 @@ class TokenView(APIView):
         username, password = request.data.get("username"), request.data.get("password")
         if not all(isinstance(v, str) and v and "\x00" not in v for v in (username, password)):
             raise serializers.ValidationError({"username": [_("Enter a username and a password.")]})
-        wait = lockout.locked_for(username)
+        wait = lockout.locked_for(username, request)
         if wait:
             return Response(
                 {"ok": False, "result": "throttled", "retry_after": wait,
@@ -62,7 +61,7 @@ class StoreOut(serializers.Serializer):
     address = serializers.CharField()
 
 
-class StoreListView(APIView):
+class StoreListView(ApiView):
     roles = OWNER
 
     @extend_schema(responses=StoreOut(many=True))
@@ -116,8 +115,13 @@ class StaffInput(serializers.Serializer):
         return data
 
 
+class OptionalBoolean(serializers.BooleanField):
+    # DRF reads a checkbox left out of a form as false; here a field left out changes nothing.
+    default_empty_html = serializers.empty
+
+
 class StaffPatch(serializers.Serializer):
-    is_active = serializers.BooleanField(required=False)
+    is_active = OptionalBoolean(required=False)
     role = serializers.ChoiceField(choices=[Role.CLERK, Role.MANAGER], required=False)
     stores = StoresField(required=False)
     password = serializers.CharField(max_length=128, required=False, write_only=True)
@@ -137,7 +141,7 @@ def staff_queryset(merchant):
     return Membership.objects.filter(merchant=merchant).select_related("user").prefetch_related("stores")
 
 
-class StaffListView(APIView):
+class StaffListView(ApiView):
     roles = OWNER
 
     @extend_schema(responses=StaffOut(many=True))
@@ -151,7 +155,7 @@ class StaffListView(APIView):
         return Response(present.member_data(staff_queryset(request.member.merchant).get(pk=member.pk)), status=201)
 
 
-class StaffDetailView(APIView):
+class StaffDetailView(ApiView):
     roles = OWNER
 
     def get_member(self, request, pk):

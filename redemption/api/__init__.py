@@ -2,4 +2,5 @@
 vouchers (issue, list, import, actions, QR), products, reports (lists, stats, export) and
 webhooks; staff.api has tokens, stores and staff. Each view validates its input, calls a service
 or a selector, and shapes the answer with `present`; errors.py turns every refusal into the
-contract's {"ok": false, "result", "message"}; urls.py routes them."""
+contract's {"ok": false, "result", "message"} (an /api/ address that names nothing too); schema.py
+describes the answers for the OpenAPI schema; urls.py routes them."""

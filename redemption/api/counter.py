@@ -5,12 +5,11 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from redemption import present, selectors, services
 from redemption.api import schema
 from redemption.api.reports import redemption_row
-from staff.apikit import MAX_ID, valid
+from staff.apikit import MAX_ID, ApiView, valid
 from staff.permissions import ALL_STAFF
 
 
@@ -34,7 +33,8 @@ class CheckInput(serializers.Serializer):
     store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID)
 
 
-OUTCOME_SCHEMA = {200: schema.Outcome, **schema.REFUSALS}
+# Every refusal of the counter (redemption.reasons) comes with its facts.
+OUTCOME_SCHEMA = {200: schema.Outcome, **schema.refusals(400, 403, 404, 409, 422, 429)}
 
 
 def outcome_response(request, outcome):
@@ -51,7 +51,7 @@ def outcome_response(request, outcome):
     return Response(body)
 
 
-class CheckView(APIView):
+class CheckView(ApiView):
     """Look a code up without redeeming it: for the confirm step before the final tap."""
 
     roles = ALL_STAFF
@@ -63,7 +63,7 @@ class CheckView(APIView):
         return outcome_response(request, outcome)
 
 
-class RedeemView(APIView):
+class RedeemView(ApiView):
     """Redeem a code. Refusals answer with a stable `result` and a sentence for the clerk."""
 
     roles = ALL_STAFF
@@ -85,10 +85,10 @@ class ReverseInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
 
 
-class ReverseView(APIView):
+class ReverseView(ApiView):
     roles = ALL_STAFF
 
-    @extend_schema(request=ReverseInput, responses=OUTCOME_SCHEMA)
+    @extend_schema(request=ReverseInput, responses={200: schema.Reversed, **schema.refusals(403, 404, 409)})
     def post(self, request, pk):
         data = valid(ReverseInput, request)
         redemption = services.redemption_reverse(member=request.member, redemption_id=pk, reason=data["reason"])
@@ -104,7 +104,7 @@ class ReverseView(APIView):
         )
 
 
-class MineView(APIView):
+class MineView(ApiView):
     """The caller's own redemptions of today (the merchant's local day)."""
 
     roles = ALL_STAFF

@@ -5,14 +5,18 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.middleware.common import CommonMiddleware
+from django.urls import is_valid_path
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from redemption import present
 from redemption.reasons import DETAILED, REASONS, Refusal
+
 
 def local_tz(request):
     member = getattr(request, "member", None)
@@ -89,3 +93,17 @@ def exception_handler(exc, context):
     elif isinstance(exc, exceptions.ParseError):
         body["errors"] = {"body": [str(exc.detail)]}
     return Response(body, status=exc.status_code, headers=headers)
+
+
+@csrf_exempt
+def unmatched(request, *args, **kwargs):
+    """Any /api/ address that names no operation (an id that is not a number, a typo): the JSON 404
+    an API client can read, never Django's HTML page."""
+    # The route that sent us here also matches a missing slash; keep Django's redirect to the
+    # address with the slash where that one exists (APPEND_SLASH).
+    if settings.APPEND_SLASH and not request.path_info.endswith("/"):
+        match = is_valid_path(request.path_info + "/", getattr(request, "urlconf", None))
+        if match and match.func is not unmatched:
+            middleware = CommonMiddleware(lambda request: None)
+            return middleware.response_redirect_class(middleware.get_full_path_with_slash(request))
+    return JsonResponse({"ok": False, "result": "not_found", "message": _("Not found.")}, status=404)

@@ -5,12 +5,11 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from redemption.api.common import LocalDateTimeField
 from redemption.models import Product
 from staff.api import StoresField
-from staff.apikit import valid
+from staff.apikit import ApiView, valid
 from staff.permissions import OWNER
 
 
@@ -35,7 +34,7 @@ class ProductSerializer(serializers.ModelSerializer):
         return data
 
 
-class ProductListView(APIView):
+class ProductListView(ApiView):
     roles = OWNER
 
     def context(self, request):

@@ -7,15 +7,14 @@ from decimal import Decimal
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from redemption import codes, present, selectors
 from redemption.api import schema
 from redemption.api.common import RANGE_PARAMETERS, date_range, local_date
 from redemption.models import Product
-from staff.apikit import optional_int, paginate
+from staff.apikit import ApiView, Pagination, optional_int, paginate
 from staff.models import Membership, Store
 from staff.permissions import OWNER_MANAGER
 
@@ -29,18 +28,18 @@ def redemption_row(tz):
     return shape
 
 
-class RedemptionListView(APIView):
+class RedemptionListView(ApiView):
     """Redemptions in the caller's stores, newest first; ?store=&staff=&from=&to= (local dates)."""
 
     roles = OWNER_MANAGER
+    pagination_class = Pagination
 
     @extend_schema(
         parameters=[
             OpenApiParameter("store", int), OpenApiParameter("staff", int),
             OpenApiParameter("from", OpenApiTypes.DATE), OpenApiParameter("to", OpenApiTypes.DATE),
-            OpenApiParameter("page", int),
         ],
-        responses=schema.RedemptionOut(many=True),
+        responses=schema.RedemptionRow(many=True),
     )
     def get(self, request):
         member = request.member
@@ -52,13 +51,12 @@ class RedemptionListView(APIView):
         return paginate(self, request, qs, redemption_row(member.merchant.tz))
 
 
-class StatsView(APIView):
+class StatsView(ApiView):
     """Per staff member (`by = "staff"`) or per store, over local days; owners and managers."""
 
     roles = OWNER_MANAGER
     by = None
 
-    @extend_schema(parameters=[*RANGE_PARAMETERS, OpenApiParameter("store", int)], responses=schema.StaffStats(many=True))
     def get(self, request):
         member = request.member
         tz = member.merchant.tz
@@ -77,7 +75,20 @@ class StatsView(APIView):
         return Response(result)
 
 
-class ProductStatsView(APIView):
+STATS_PARAMETERS = [*RANGE_PARAMETERS, OpenApiParameter("store", int)]
+
+
+@extend_schema_view(get=extend_schema(parameters=STATS_PARAMETERS, responses=schema.StaffStats(many=True)))
+class StaffStatsView(StatsView):
+    by = "staff"
+
+
+@extend_schema_view(get=extend_schema(parameters=STATS_PARAMETERS, responses=schema.StoreStats(many=True)))
+class StoreStatsView(StatsView):
+    by = "store"
+
+
+class ProductStatsView(ApiView):
     roles = OWNER_MANAGER
 
     @extend_schema(parameters=RANGE_PARAMETERS, responses=schema.ProductStats(many=True))
@@ -98,7 +109,7 @@ class ProductStatsView(APIView):
         return Response(sorted(result, key=lambda r: r["product"]["id"]))
 
 
-class ExportView(APIView):
+class ExportView(ApiView):
     """Redemptions as CSV for reconciliation (对账): Excel in China opens UTF-8 with a BOM."""
 
     roles = OWNER_MANAGER

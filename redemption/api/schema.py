@@ -1,9 +1,12 @@
 """Serializers that describe the answers in the OpenAPI schema. The answers themselves are built
-by redemption.present, which is faster on the redeem path; tests check the two agree."""
+by redemption.present, which is faster on the redeem path; tests/test_schema_truth.py holds every
+answer of every operation to these descriptions."""
 
 from rest_framework import serializers
 
+from redemption.models import VoucherStatus
 from redemption.reasons import REASONS
+from staff.apikit import Error
 
 
 class IdName(serializers.Serializer):
@@ -18,15 +21,15 @@ class StaffRef(serializers.Serializer):
 
 class VoucherOut(serializers.Serializer):
     id = serializers.IntegerField()
-    code_masked = serializers.CharField()
+    code_masked = serializers.CharField(help_text="The last 4 characters; never the whole code.")
     product = IdName()
     uses_total = serializers.IntegerField()
     uses_left = serializers.IntegerField()
     valid_from = serializers.DateTimeField(allow_null=True)
     valid_until = serializers.DateTimeField(allow_null=True)
-    status = serializers.ChoiceField(choices=["active", "redeemed", "expired", "voided", "frozen"])
+    status = serializers.ChoiceField(choices=VoucherStatus.values)
     order_no_masked = serializers.CharField()
-    buyer_phone_masked = serializers.CharField()
+    buyer_phone_masked = serializers.CharField(allow_blank=True, help_text="Empty when no phone number is known.")
 
 
 class RedemptionOut(serializers.Serializer):
@@ -38,41 +41,75 @@ class RedemptionOut(serializers.Serializer):
     code_masked = serializers.CharField()
     reversed = serializers.BooleanField()
     reversed_at = serializers.DateTimeField(allow_null=True)
-    product = IdName(required=False)
+
+
+class RedemptionRow(RedemptionOut):
+    """A redemption in a list: with the product it was of."""
+
+    product = IdName()
 
 
 class Outcome(serializers.Serializer):
+    """Check and redeem: what the clerk's screen shows."""
+
     ok = serializers.BooleanField()
-    result = serializers.CharField(help_text="redeemed, redeemable or reversed; on refusal the reason code")
-    message = serializers.CharField(help_text="a sentence for the clerk, in the request's language")
-    store = IdName(required=False)
-    redemption = RedemptionOut(required=False)
+    result = serializers.ChoiceField(choices=["redeemable", "redeemed"])
+    message = serializers.CharField(help_text="A sentence for the clerk, in the request's language.")
+    store = IdName(help_text="The store the code was checked or redeemed at.")
+    redemption = RedemptionOut(required=False, help_text="Redeem only.")
     voucher = VoucherOut()
 
 
-class Refused(serializers.Serializer):
-    ok = serializers.BooleanField(default=False)
-    result = serializers.CharField(help_text="the reason: " + ", ".join(REASONS))
-    message = serializers.CharField(help_text="a sentence for the clerk, in the request's language")
+class Reversed(serializers.Serializer):
+    ok = serializers.BooleanField()
+    result = serializers.ChoiceField(choices=["reversed"])
+    message = serializers.CharField(help_text="A sentence for the clerk, in the request's language.")
+    redemption = RedemptionOut()
+    voucher = VoucherOut()
+
+
+class LastRedemption(serializers.Serializer):
+    at = serializers.DateTimeField()
+    store = IdName()
+    staff = StaffRef()
+
+
+class Refused(Error):
+    """A refusal, with the facts behind it where there are any."""
+
+    result = serializers.CharField(help_text="The reason: " + ", ".join(REASONS) + ".")
+    message = serializers.CharField(help_text="A sentence for the clerk, in the request's language.")
+    voided_at = serializers.DateTimeField(required=False, help_text="voided")
+    valid_from = serializers.DateTimeField(required=False, help_text="not_yet_valid")
+    valid_until = serializers.DateTimeField(required=False, help_text="expired")
+    uses_left = serializers.IntegerField(required=False, help_text="insufficient_uses")
+    last_redemption = LastRedemption(required=False, allow_null=True, help_text="already_redeemed")
+    retry_after = serializers.IntegerField(required=False, help_text="throttled: seconds (also in Retry-After)")
+    voucher = VoucherOut(required=False, help_text="The voucher refused, where the caller may see it.")
+
+
+def refusals(*statuses):
+    """The documented answers for these refusal statuses (see redemption.reasons)."""
+    return {status: Refused for status in statuses}
 
 
 class Mine(serializers.Serializer):
     date = serializers.DateField()
     count = serializers.IntegerField()
     uses = serializers.IntegerField()
-    results = RedemptionOut(many=True)
+    results = RedemptionRow(many=True)
 
 
 class IssuedVoucher(serializers.Serializer):
     id = serializers.IntegerField()
-    code = serializers.CharField()
-    code_display = serializers.CharField()
-    voucher_url = serializers.URLField()
+    code = serializers.CharField(help_text="The whole code, for the buyer.")
+    code_display = serializers.CharField(help_text="The code grouped by 4 for reading.")
+    voucher_url = serializers.URLField(help_text="The buyer's page.")
     qr_url = serializers.URLField()
     valid_from = serializers.DateTimeField(allow_null=True)
     valid_until = serializers.DateTimeField(allow_null=True)
     uses_left = serializers.IntegerField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=VoucherStatus.values)
 
 
 class Issued(serializers.Serializer):
@@ -80,12 +117,26 @@ class Issued(serializers.Serializer):
     vouchers = IssuedVoucher(many=True)
 
 
-REFUSALS = {status: Refused for status in sorted({reason.status for reason in REASONS.values()})}
+class VoucherChanged(serializers.Serializer):
+    ok = serializers.BooleanField()
+    result = serializers.ChoiceField(choices=["void", "freeze", "unfreeze"], help_text="The action done.")
+    message = serializers.CharField(help_text="A sentence for the owner, in the request's language.")
+    voucher = VoucherOut()
 
 
-class StaffStats(serializers.Serializer):
-    staff = StaffRef(required=False)
-    store = IdName(required=False)
+class NewVoucher(VoucherOut, IssuedVoucher):
+    """The fresh voucher of a reissue (补发): as listed, and with its whole code for the buyer."""
+
+
+class Reissued(serializers.Serializer):
+    ok = serializers.BooleanField()
+    result = serializers.ChoiceField(choices=["reissued"])
+    message = serializers.CharField(help_text="A sentence for the owner, in the request's language.")
+    voucher = VoucherOut(help_text="The old voucher, now voided.")
+    new_voucher = NewVoucher()
+
+
+class Figures(serializers.Serializer):
     redemptions = serializers.IntegerField()
     uses = serializers.IntegerField()
     face_value_total = serializers.DecimalField(max_digits=14, decimal_places=2)
@@ -95,11 +146,19 @@ class StaffStats(serializers.Serializer):
     last_at = serializers.DateTimeField(allow_null=True)
 
 
+class StaffStats(Figures):
+    staff = StaffRef()
+
+
+class StoreStats(Figures):
+    store = IdName()
+
+
 class ProductStats(serializers.Serializer):
     product = IdName()
     issued = serializers.IntegerField()
     redeemed = serializers.IntegerField()
-    redemption_rate = serializers.FloatField()
+    redemption_rate = serializers.FloatField(min_value=0, max_value=1)
     voided = serializers.IntegerField()
     expired_unused = serializers.IntegerField()
     median_hours_to_redeem = serializers.FloatField(allow_null=True)
@@ -108,3 +167,14 @@ class ProductStats(serializers.Serializer):
 class Imported(serializers.Serializer):
     ok = serializers.BooleanField()
     count = serializers.IntegerField()
+
+
+class BadLine(serializers.Serializer):
+    line = serializers.IntegerField(help_text="The line number in the file, the header being line 1.")
+    message = serializers.CharField()
+
+
+class FileRefused(Error):
+    """Nothing was imported: every bad line, and why."""
+
+    errors = BadLine(many=True)

@@ -13,8 +13,8 @@ urlpatterns = [
     path("redemptions/export.csv", reports.ExportView.as_view(), name="api-redemptions-export"),
     path("redemptions/mine/", counter.MineView.as_view(), name="api-redemptions-mine"),
     path("redemptions/<id:pk>/reverse/", counter.ReverseView.as_view(), name="api-reverse"),
-    path("stats/staff/", reports.StatsView.as_view(by="staff"), name="api-stats-staff"),
-    path("stats/stores/", reports.StatsView.as_view(by="store"), name="api-stats-stores"),
+    path("stats/staff/", reports.StaffStatsView.as_view(), name="api-stats-staff"),
+    path("stats/stores/", reports.StoreStatsView.as_view(), name="api-stats-stores"),
     path("stats/products/", reports.ProductStatsView.as_view(), name="api-stats-products"),
     path("stores/", staff_api.StoreListView.as_view(), name="api-stores"),
     path("staff/", staff_api.StaffListView.as_view(), name="api-staff"),
@@ -24,10 +24,11 @@ urlpatterns = [
     path("vouchers/import/", vouchers.VoucherImportView.as_view(), name="api-vouchers-import"),
     *[
         path(f"vouchers/<id:pk>/{action}/", vouchers.VoucherActionView.as_view(action=action), name=f"api-voucher-{action}")
-        for action in ("void", "freeze", "unfreeze", "reissue")
+        for action in ("void", "freeze", "unfreeze")
     ],
-    path("vouchers/<id:pk>/qr.svg", vouchers.VoucherQRView.as_view(), {"fmt": "svg"}, name="api-voucher-qr-svg"),
-    path("vouchers/<id:pk>/qr.png", vouchers.VoucherQRView.as_view(), {"fmt": "png"}, name="api-voucher-qr-png"),
+    path("vouchers/<id:pk>/reissue/", vouchers.VoucherReissueView.as_view(), name="api-voucher-reissue"),
+    path("vouchers/<id:pk>/qr.svg", vouchers.VoucherSvgView.as_view(), name="api-voucher-qr-svg"),
+    path("vouchers/<id:pk>/qr.png", vouchers.VoucherPngView.as_view(), name="api-voucher-qr-png"),
     path("webhooks/", webhooks.WebhookListView.as_view(), name="api-webhooks"),
     path("webhooks/<id:pk>/", webhooks.WebhookDetailView.as_view(), name="api-webhook-detail"),
 ]

@@ -6,18 +6,18 @@ import io
 import qrcode
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from qrcode.image.pure import PyPNGImage
 from qrcode.image.svg import SvgPathImage
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from redemption import codes, present, selectors, services
 from redemption.api import schema
 from redemption.models import Channel, Product, Voucher
-from staff.apikit import MAX_ID, not_found, optional_int, optional_text, paginate, valid
+from staff.apikit import MAX_ID, ApiView, Pagination, not_found, optional_int, optional_text, paginate, valid
 from staff.permissions import OWNER
 
 
@@ -49,10 +49,11 @@ def issued_data(request, voucher, tz):
     }
 
 
-class VoucherListView(APIView):
+class VoucherListView(ApiView):
     """Owner: issue vouchers for an order (POST), or list them with codes masked (GET)."""
 
     roles = OWNER
+    pagination_class = Pagination
 
     @extend_schema(request=IssueInput, responses={200: schema.Issued, 201: schema.Issued})
     def post(self, request):
@@ -70,7 +71,6 @@ class VoucherListView(APIView):
         parameters=[
             OpenApiParameter("status", str, enum=selectors.VOUCHER_STATUSES), OpenApiParameter("product", int),
             OpenApiParameter("order_no", str), OpenApiParameter("q", str, description="order number or code tail"),
-            OpenApiParameter("page", int),
         ],
         responses=schema.VoucherOut(many=True),
     )
@@ -92,43 +92,79 @@ class VoucherActionInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
 
 
-class VoucherActionView(APIView):
-    """Owner: void (refund), freeze (reported stolen), unfreeze, reissue (补发)."""
+ACTION_MESSAGES = {
+    "void": gettext_lazy("Voucher voided: it can no longer be redeemed."),
+    "freeze": gettext_lazy("Voucher frozen: it cannot be redeemed until it is unfrozen."),
+    "unfreeze": gettext_lazy("Voucher unfrozen: it can be redeemed again."),
+}
+
+
+class VoucherActionView(ApiView):
+    """Owner: void (refund), freeze (reported stolen) or unfreeze a voucher."""
 
     roles = OWNER
     action = None
 
-    @extend_schema(request=VoucherActionInput, responses={200: schema.Outcome, 201: schema.Outcome, **schema.REFUSALS})
+    @extend_schema(request=VoucherActionInput, responses={200: schema.VoucherChanged, **schema.refusals(409)})
     def post(self, request, pk):
         data = valid(VoucherActionInput, request)
         member = request.member
-        tz = member.merchant.tz
-        if self.action == "reissue":
-            old, new = services.voucher_reissue(member=member, voucher_id=pk, reason=data["reason"])
-            body = {"ok": True, "result": "reissued", "voucher": present.voucher_data(old, tz),
-                    "new_voucher": {**present.voucher_data(new, tz), **issued_data(request, new, tz)}}
-            return Response(body, status=201)
         if self.action == "void":
             voucher = services.voucher_void(member=member, voucher_id=pk, reason=data["reason"])
         else:
             voucher = services.voucher_freeze(member=member, voucher_id=pk, frozen=self.action == "freeze")
-        return Response({"ok": True, "result": self.action, "voucher": present.voucher_data(voucher, tz)})
+        return Response({
+            "ok": True, "result": self.action, "message": str(ACTION_MESSAGES[self.action]),
+            "voucher": present.voucher_data(voucher, member.merchant.tz),
+        })
 
 
-class VoucherQRView(APIView):
-    """The voucher's QR (its buyer-page address) as SVG or PNG, for printing or sending to the buyer."""
+class VoucherReissueView(ApiView):
+    """Owner: 补发 — void this voucher and issue a fresh code for the same order, linked to it."""
 
     roles = OWNER
+
+    @extend_schema(request=VoucherActionInput, responses={201: schema.Reissued, **schema.refusals(409)})
+    def post(self, request, pk):
+        data = valid(VoucherActionInput, request)
+        member = request.member
+        tz = member.merchant.tz
+        old, new = services.voucher_reissue(member=member, voucher_id=pk, reason=data["reason"])
+        return Response(
+            {
+                "ok": True, "result": "reissued",
+                "message": _("A new voucher was issued for this order; the old code no longer works."),
+                "voucher": present.voucher_data(old, tz),
+                "new_voucher": {**present.voucher_data(new, tz), **issued_data(request, new, tz)},
+            },
+            status=201,
+        )
+
+
+class VoucherQRView(ApiView):
+    """The voucher's QR (its buyer-page address), for printing or sending to the buyer."""
+
+    roles = OWNER
+    fmt = None
 
     def perform_content_negotiation(self, request, force=False):
         # A browser asks for image/*; errors still answer in JSON.
         return super().perform_content_negotiation(request, force=True)
 
-    @extend_schema(responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, (200, "image/png"): OpenApiTypes.BINARY})
-    def get(self, request, pk, fmt):
+    def get(self, request, pk):
         voucher = Voucher.objects.filter(merchant=request.member.merchant, pk=pk).first() or not_found()
-        image, content_type = qr_image(request.build_absolute_uri(f"/v/{voucher.token}/"), fmt)
+        image, content_type = qr_image(request.build_absolute_uri(f"/v/{voucher.token}/"), self.fmt)
         return HttpResponse(image, content_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+@extend_schema_view(get=extend_schema(responses={(200, "image/svg+xml"): OpenApiTypes.BINARY}))
+class VoucherSvgView(VoucherQRView):
+    fmt = "svg"
+
+
+@extend_schema_view(get=extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY}))
+class VoucherPngView(VoucherQRView):
+    fmt = "png"
 
 
 def qr_image(text, fmt):
@@ -149,12 +185,12 @@ class ImportInput(serializers.Serializer):
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
-class VoucherImportView(APIView):
+class VoucherImportView(ApiView):
     """Owner: import third-party card codes from a CSV (UTF-8, or GB18030 as Excel saves it). All rows or none."""
 
     roles = OWNER
 
-    @extend_schema(request={"multipart/form-data": ImportInput}, responses={201: schema.Imported, **schema.REFUSALS})
+    @extend_schema(request={"multipart/form-data": ImportInput}, responses={201: schema.Imported, 422: schema.FileRefused})
     def post(self, request):
         data = valid(ImportInput, request)
         upload = data["file"]

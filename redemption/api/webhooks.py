@@ -3,11 +3,10 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from redemption import webhooks
 from redemption.models import Webhook
-from staff.apikit import not_found, valid
+from staff.apikit import ApiView, not_found, valid
 from staff.permissions import OWNER
 
 
@@ -31,7 +30,7 @@ class WebhookSerializer(serializers.ModelSerializer):
         return sorted(set(value))
 
 
-class WebhookListView(APIView):
+class WebhookListView(ApiView):
     """Owner: where events are POSTed, signed with the webhook's secret (X-Signature: sha256=<hex>)."""
 
     roles = OWNER
@@ -47,7 +46,7 @@ class WebhookListView(APIView):
         return Response(WebhookSerializer(hook).data, status=201)
 
 
-class WebhookDetailView(APIView):
+class WebhookDetailView(ApiView):
     roles = OWNER
 
     @extend_schema(responses={204: None})
