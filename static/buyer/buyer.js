@@ -1,34 +1,27 @@
 /* Buyer voucher page: keeps the status current and, for live-QR vouchers, swaps in a fresh QR
    before the one on screen expires. The server renders everything else. */
-(() => {
-  "use strict";
-  const page = document.getElementById("voucher");
-  if (!page) return;
-  const base = page.dataset.base;
-  const text = JSON.parse(document.getElementById("buyer-text").textContent);
+import { gettext, interpolate } from "../staff/js/i18n.js";
+import { changedSince, isStale, secondsLeft } from "./js/clock.js";
 
-  const get = (name) => fetch(base + name, { cache: "no-store", credentials: "omit" });
+const page = document.getElementById("voucher");
+const get = (name) => fetch(page.dataset.base + name, { cache: "no-store", credentials: "omit" });
 
-  // A scan at the counter changes the status or uses left; the page reloads to show it.
-  function checkStatus() {
-    if (document.hidden) return;
-    get("status.json")
-      .then((r) => (r.ok ? r.json() : null))
-      .then((s) => {
-        if (s && (s.status !== page.dataset.status || String(s.uses_left) !== page.dataset.uses)) location.reload();
-      })
-      .catch(() => {});
-  }
-  setInterval(checkStatus, 15000);
-  document.addEventListener("visibilitychange", checkStatus);
+// A scan at the counter changes the status or uses left; the page reloads to show it.
+function checkStatus() {
+  if (document.hidden) return;
+  get("status.json")
+    .then((r) => (r.ok ? r.json() : null))
+    .then((latest) => {
+      if (changedSince(page.dataset, latest)) location.reload();
+    })
+    .catch(() => {});
+}
 
-  if (!page.dataset.live) return;
-
+function keepLiveQr() {
   const qr = document.getElementById("qr");
   const bar = document.getElementById("timer-bar");
   const countdown = document.getElementById("countdown");
   const retrying = document.getElementById("retrying");
-  // The server accepts a payload for one window past its own, so a late refresh still scans.
   const graceMs = Number(page.dataset.step) * 1000;
   let deadline = 0;
   let timer = 0;
@@ -38,7 +31,7 @@
     bar.style.transition = "none";
     bar.style.transform = "scaleX(1)";
     void bar.offsetWidth; // commit the full bar before it starts shrinking
-    bar.style.transition = `transform ${expiresIn}s linear`;
+    bar.style.transition = "transform " + expiresIn + "s linear";
     bar.style.transform = "scaleX(0)";
     clearTimeout(timer);
     timer = setTimeout(refresh, expiresIn * 1000);
@@ -65,9 +58,9 @@
   }
 
   function tick() {
-    const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
-    countdown.textContent = text.refresh_in.replace("{s}", left);
-    qr.classList.toggle("stale", Date.now() > deadline + graceMs);
+    const now = Date.now();
+    countdown.textContent = interpolate(gettext("Refreshes in %(s)s s"), { s: secondsLeft(deadline, now) }, true);
+    qr.classList.toggle("stale", isStale(deadline, graceMs, now));
   }
 
   setInterval(tick, 500);
@@ -75,4 +68,10 @@
     if (!document.hidden) refresh();
   });
   show(Number(page.dataset.live));
-})();
+}
+
+if (page) {
+  setInterval(checkStatus, 15000);
+  document.addEventListener("visibilitychange", checkStatus);
+  if (page.dataset.live) keepLiveQr();
+}

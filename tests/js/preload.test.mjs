@@ -40,3 +40,8 @@ test("the dashboard preloads every module it imports, and nothing else", () => {
   assert.ok(modules.has("dashboard/js/days.js") && modules.has("staff/js/i18n.js"));
   assert.deepEqual([...preloaded("dashboard/dashboard.html")].sort(), [...modules].sort());
 });
+
+test("the buyer page preloads every module it imports, and nothing else", () => {
+  const modules = imported("buyer/buyer.js");
+  assert.deepEqual([...preloaded("buyer/voucher.html")].sort(), [...modules].sort());
+});
