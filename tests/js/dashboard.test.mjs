@@ -76,6 +76,15 @@ test("five refusals by one member within a minute raise the alert with their nam
   assert.deepEqual(watch({ at: at(45), staff: bob }), { n: 5, names: "小王" });
 });
 
+test("one member's own burst is named alone, even with others' refusals in the window", () => {
+  const watch = burstWatch({ size: 5, windowMs: 60000 });
+  const at = (s) => `2026-03-01T10:00:0${s}+08:00`;
+  watch({ at: at(0), staff: { display_name: "B" } });
+  for (let s = 1; s < 4; s++) watch({ at: at(s), staff: { display_name: "A" } });
+  assert.deepEqual(watch({ at: at(4), staff: { display_name: "A" } }), { n: 5, names: "A、B" });
+  assert.deepEqual(watch({ at: at(5), staff: { display_name: "A" } }), { n: 5, names: "A" });
+});
+
 test("refusals spread over people raise it with the first three names", () => {
   const watch = burstWatch({ size: 5, windowMs: 60000 });
   const names = ["A", "B", "C", "D", "A"];
