@@ -360,6 +360,10 @@ CASES = {
         Case(400, "olivia", "no face value", body={"name": "Tea"}),
         Case(400, "olivia", "an end before the start", body={
             "name": "Tea", "face_value": "5", "valid_from": "2030-02-01", "valid_until": "2030-01-01"}),
+        # Shanghai's offset in the year 230 was +08:05:43: no answer could give such a time in ISO 8601.
+        Case(400, "olivia", "a time in antiquity",
+             body={"name": "Tea", "face_value": "5", "valid_until": "0230-10-09T11:25:18Z"}),
+        Case(400, "olivia", "a day in antiquity", body={"name": "Tea", "face_value": "5", "valid_from": "1900-01-01"}),
         refused_to("mike", body={}),
         anonymous(body={}),
         not_json("olivia"),
