@@ -30,6 +30,7 @@ run: migrate
 
 test: setup
 	$(BIN)/lint-imports --no-cache
+	node --test tests/js/
 	$(BIN)/python -m pytest
 
 bench: setup

@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path, register_converter
+from django.views.decorators.cache import cache_control
+from django.views.decorators.vary import vary_on_headers
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
@@ -25,6 +27,11 @@ register_converter(IdConverter, "id")
 from redemption.api import errors as api_errors  # noqa: E402
 from redemption.pages import urls as pages  # noqa: E402
 
+# The scripts' words: this project's catalogue alone (not the admin's), kept an hour per language.
+catalog = cache_control(max_age=3600)(
+    vary_on_headers("Accept-Language", "Cookie")(JavaScriptCatalog.as_view(packages=["redemption"]))
+)
+
 urlpatterns = [
     path("api/v1/ping/", health.PingView.as_view(), name="api-ping"),
     path("api/v1/", include("redemption.api.urls")),
@@ -37,7 +44,7 @@ urlpatterns = [
     # Last of /api/: every other address there answers the API's JSON 404.
     re_path(r"^api/", api_errors.unmatched, name="api-unmatched"),
     path("healthz", health.healthz, name="healthz"),
-    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("jsi18n/", catalog, name="javascript-catalog"),
     path("staff/", include((pages.staff, "staff"))),
     path("", include(pages.site)),
     path("admin/", admin.site.urls),

@@ -1,7 +1,6 @@
 import operator
 import secrets
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone

@@ -2,8 +2,6 @@
 
 import datetime as dt
 import gzip
-import json
-import re
 import time
 
 import pytest
@@ -214,12 +212,6 @@ def test_page_stays_small(client, live, issue):
     assets = [finders.find(name) for name in ("buyer/buyer.css", "buyer/buyer.js")]
     total = len(gzip.compress(html)) + sum(len(gzip.compress(open(a, "rb").read())) for a in assets)
     assert total <= PAGE_BUDGET
-
-
-def test_page_text_for_the_script_is_json(client, live, issue):
-    html = text_of(page(client, issue(live)))
-    match = re.search(r'<script id="buyer-text" type="application/json">(.*?)</script>', html, re.S)
-    assert "{s}" in json.loads(match.group(1))["refresh_in"]
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import get_language
+from django.utils.translation import gettext
 from django.views.decorators.http import require_safe
 
 from redemption import codes
@@ -26,90 +26,6 @@ from redemption.models import Redemption, Voucher
 # The shape of Voucher.token; anything else is unknown without asking the database (and a NUL
 # from a URL-encoded path never reaches PostgreSQL).
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,32}")
-
-# The page's words. The gettext catalogues belong to the staff side; the buyer page is small
-# enough to carry its own two languages.
-TEXT = {
-    "zh": {
-        "lang": "zh-CN",
-        "status": {
-            "active": "可使用",
-            "pending": "未生效",
-            "redeemed": "已使用",
-            "expired": "已过期",
-            "voided": "已作废（已退款）",
-            "frozen": "已冻结",
-        },
-        "gone": {
-            "redeemed": "此券已使用完毕",
-            "expired": "此券已过有效期，无法使用",
-            "voided": "此券已作废，对应订单已退款",
-            "frozen": "此券已被冻结，请联系商家",
-        },
-        "qr_label": "核销二维码",
-        "show_qr": "请向店员出示二维码或券码",
-        "code": "券码",
-        "live_note": "动态码每30秒刷新，截图无效",
-        "live_code": "此券仅支持店员扫描动态二维码核销，不提供券码",
-        "refresh_in": "{s} 秒后刷新",
-        "retrying": "网络不佳，正在重新获取…",
-        "noscript": "请开启浏览器的 JavaScript，动态码才能自动刷新。",
-        "uses": "剩余 <b>{left}</b>/{total} 次",
-        "valid_until": "有效期至 {at}",
-        "valid_from": "生效时间 {at}",
-        "no_expiry": "长期有效",
-        "last_used": "最近使用 {at} · {store}",
-        "order": "订单号 {order}",
-        "stores": "适用门店",
-        "all_stores": "全部门店通用",
-        "how": "使用说明",
-        "how_qr": "到店后打开本页，向店员出示二维码或券码，店员扫码即可核销。",
-        "how_live": "到店后打开本页，向店员出示动态二维码，店员扫码即可核销。截图或转发的二维码无效。",
-        "keep_safe": "本页链接即是您的券，请勿转发给他人。",
-        "missing_title": "券不存在或链接有误",
-        "missing_hint": "请检查链接是否完整，或联系商家重新发送。",
-    },
-    "en": {
-        "lang": "en",
-        "status": {
-            "active": "Ready to use",
-            "pending": "Not yet valid",
-            "redeemed": "Used",
-            "expired": "Expired",
-            "voided": "Void (refunded)",
-            "frozen": "Frozen",
-        },
-        "gone": {
-            "redeemed": "This voucher has been used up.",
-            "expired": "This voucher has expired and can no longer be used.",
-            "voided": "This voucher is void: its order was refunded.",
-            "frozen": "This voucher is frozen. Please contact the shop.",
-        },
-        "qr_label": "QR code to redeem",
-        "show_qr": "Show the QR code or the code to the staff",
-        "code": "Code",
-        "live_note": "The live code changes every 30 s; screenshots do not work",
-        "live_code": "Staff redeem this voucher by scanning the live QR code only; there is no code to type.",
-        "refresh_in": "Refreshes in {s} s",
-        "retrying": "Poor connection, fetching a new code…",
-        "noscript": "Turn on JavaScript so the live code can refresh.",
-        "uses": "Uses left: <b>{left}</b>/{total}",
-        "valid_until": "Valid until {at}",
-        "valid_from": "Valid from {at}",
-        "no_expiry": "No expiry date",
-        "last_used": "Last used {at} · {store}",
-        "order": "Order {order}",
-        "stores": "Where to use",
-        "all_stores": "All stores",
-        "how": "How to use",
-        "how_qr": "At the shop, open this page and show the QR code or the code; the staff scan it to redeem.",
-        "how_live": "At the shop, open this page and show the live QR code; the staff scan it to redeem. "
-        "Screenshots and forwarded codes do not work.",
-        "keep_safe": "This link is your voucher. Do not share it.",
-        "missing_title": "Voucher not found",
-        "missing_hint": "Check that the link is complete, or ask the shop to send it again.",
-    },
-}
 
 # A circle with a mark inside, drawn where the QR would be once a voucher can no longer be used.
 _RING = "M24 4a20 20 0 1 0 0 40a20 20 0 1 0 0-40"
@@ -125,10 +41,6 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-
-
-def ui_text():
-    return TEXT["en" if (get_language() or "").startswith("en") else "zh"]
 
 
 def private(response):
@@ -190,24 +102,24 @@ def local(dt, tz):
     return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def facts(voucher, status, text):
+def facts(voucher, status):
     """The lines under the QR: uses left, validity, last use and the masked order number.
 
     format_html escapes the values (a store name is merchant input) and keeps the words' own markup.
     """
     tz = voucher.merchant.tz
-    lines = [format_html(text["uses"], left=voucher.uses_left, total=voucher.uses_total)]
+    lines = [format_html(gettext("Uses left: <b>{left}</b>/{total}"), left=voucher.uses_left, total=voucher.uses_total)]
     if status == "pending":
-        lines.append(format_html(text["valid_from"], at=local(voucher.valid_from, tz)))
+        lines.append(format_html(gettext("Valid from {at}"), at=local(voucher.valid_from, tz)))
     if voucher.valid_until:
-        lines.append(format_html(text["valid_until"], at=local(voucher.valid_until, tz)))
+        lines.append(format_html(gettext("Valid until {at}"), at=local(voucher.valid_until, tz)))
     else:
-        lines.append(text["no_expiry"])
+        lines.append(gettext("No expiry date"))
     standing = Redemption.objects.select_related("store").filter(voucher=voucher, reversed_at=None)
     last = standing.order_by("-at", "-id").first()
     if last:
-        lines.append(format_html(text["last_used"], at=local(last.at, tz), store=last.store.name))
-    lines.append(format_html(text["order"], order=codes.mask_order(voucher.order_no)))
+        lines.append(format_html(gettext("Last used {at} · {store}"), at=local(last.at, tz), store=last.store.name))
+    lines.append(format_html(gettext("Order {order}"), order=codes.mask_order(voucher.order_no)))
     return lines
 
 
@@ -220,29 +132,24 @@ def stores(voucher):
 @require_safe
 def voucher_page(request, token):
     voucher = find(token)
-    text = ui_text()
     if voucher is None:
-        return private(render(request, "buyer/missing.html", {"t": text}, status=404))
+        return private(render(request, "buyer/missing.html", status=404))
     now = timezone.now()
     status = shown_status(voucher, now)
     product = voucher.product
     page_url = reverse("buyer-voucher", args=[voucher.token])
     where, everywhere = stores(voucher)
     context = {
-        "t": text,
         "voucher": voucher,
         "product": product,
         "status": status,
-        "status_text": text["status"][status],
-        "gone_text": text["gone"].get(status),
         "gone_icon": GONE_ICONS.get(status),
         "usable": usable(status),
-        "facts": facts(voucher, status, text),
+        "facts": facts(voucher, status),
         "stores": where,
         "all_stores": everywhere,
         "page_url": page_url,
         "pips": range(voucher.uses_total) if 1 < voucher.uses_total <= 10 else None,
-        "js_text": {"refresh_in": text["refresh_in"]},
     }
     if context["usable"]:
         if product.require_live_qr:

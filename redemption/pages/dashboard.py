@@ -3,39 +3,19 @@ WebSocket. Owners and managers only."""
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 
+from redemption import reasons
 from redemption.models import Event
 from staff.models import Role, Store
 
 # How many of today's events the feed starts with; the page asks the socket to replay them.
 FEED_BACKLOG = 30
-
-# The server-rendered words; everything the script draws has its words in static/dashboard/dashboard.js.
-TEXT = {
-    "zh": {
-        "title": "数据看板",
-        "forbidden": "无权访问：仅店主和店长可查看数据看板",
-        "back": "返回核销页",
-        "noscript": "请开启浏览器的 JavaScript 后查看数据看板。",
-    },
-    "en": {
-        "title": "Dashboard",
-        "forbidden": "No access: only owners and managers can see the dashboard",
-        "back": "Back to the scanner",
-        "noscript": "Turn on JavaScript in your browser to see the dashboard.",
-    },
-}
-
-
-def ui_text():
-    return TEXT["en" if (get_language() or "").startswith("en") else "zh"]
-
 
 def feed_window(member, store_ids):
     """(replay from, newest) event ids. The feed replays from the start of today's last few events,
@@ -55,9 +35,8 @@ def feed_window(member, store_ids):
 @never_cache
 def dashboard(request):
     member = getattr(request.user, "membership", None)
-    text = ui_text()
     if member is None or member.role not in (Role.OWNER, Role.MANAGER):
-        return render(request, "dashboard/forbidden.html", {"text": text}, status=403)
+        return render(request, "dashboard/forbidden.html", status=403)
     store_ids = member.store_ids()
     after, newest = feed_window(member, store_ids)
     stores = list(Store.objects.filter(pk__in=store_ids).order_by("id").values("id", "name"))
@@ -67,6 +46,8 @@ def dashboard(request):
         "me": {"name": member.display_name, "role": member.role},
         "stores": stores,
         "feedAfter": after,
+        "feedSettleSeconds": settings.LIVE_FEED_SETTLE,
+        "reasons": reasons.for_page(),
         "lastEventId": newest,
         "urls": {
             "staff": reverse("api-stats-staff"),
@@ -77,4 +58,4 @@ def dashboard(request):
             "login": reverse("staff:login") + "?next=" + request.path,
         },
     }
-    return render(request, "dashboard/dashboard.html", {"text": text, "member": member, "stores": stores, "config": config})
+    return render(request, "dashboard/dashboard.html", {"member": member, "stores": stores, "config": config})

@@ -10,18 +10,27 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.translation import get_language, gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from redemption import reasons
 from staff.models import Store
-from staff.views import TEXT, ui_text
 
 # Static files the scanner needs to open with a bad or no connection. The QR decoder is not here:
 # it loads only when the camera opens and is cached then.
 SHELL = [
     "staff/app.css",
     "staff/app.js",
+    "staff/js/camera.js",
+    "staff/js/codes.js",
+    "staff/js/dom.js",
+    "staff/js/feedback.js",
+    "staff/js/format.js",
+    "staff/js/i18n.js",
+    "staff/js/net.js",
+    "staff/js/screens.js",
+    "staff/js/today.js",
     "staff/icon.svg",
     "staff/icon-192.png",
     "staff/icon-512.png",
@@ -61,18 +70,17 @@ def scanner(request):
             "throttle_window": settings.THROTTLE_WINDOW,
         },
     }
-    context = {"text": ui_text(), "member": member, "stores": stores, "config": config}
+    context = {"member": member, "stores": stores, "config": config}
     return render(request, "staff/scanner.html", context)
 
 
 def manifest(request):
-    text = ui_text()
     icon = {"src": static("staff/icon.svg"), "sizes": "any", "type": "image/svg+xml"}
     body = {
         "name": "核销助手",
         "short_name": "核销助手",
-        "description": text["description"],
-        "lang": "en" if text is TEXT["en"] else "zh-CN",
+        "description": gettext("Redeem voucher codes at the counter"),
+        "lang": "en" if (get_language() or "").startswith("en") else "zh-CN",
         "start_url": reverse("staff:scanner"),
         "scope": reverse("staff:scanner"),
         "display": "standalone",

@@ -4,6 +4,7 @@ import { burstWatch } from "./js/bursts.js";
 import { PRESETS, changed, presetOf, rangeFrom, rolledOver, today } from "./js/days.js";
 import { addToFeed, filterFeed } from "./js/feed.js";
 import { cents, money, tileChange, totals } from "./js/figures.js";
+import { createLedger } from "./js/ledger.js";
 import { connectLive } from "./js/live.js";
 import { bars, esc, table } from "./js/render.js";
 
@@ -59,7 +60,7 @@ function rollOver() {
 
 let loading = 0;
 let counted = config.lastEventId; // events up to this id are in the numbers on show
-let lastId = config.feedAfter; // the newest event the feed has
+const ledger = createLedger({ after: config.feedAfter, settleMs: config.feedSettleSeconds * 1000 });
 let lastStats = null;
 let tiles = {};
 
@@ -83,7 +84,7 @@ function load() {
   const seq = ++loading;
   const u = config.urls;
   // Events up to here are in what comes back; later ones are added to the tiles as they arrive.
-  counted = Math.max(counted, lastId);
+  counted = Math.max(counted, ledger.newest());
   Promise.all([get(u.staff + "?" + rangeQuery(true)), get(u.stores + "?" + rangeQuery(true)), get(u.products + "?" + rangeQuery(false))])
     .then(([staff, stores, products]) => {
       if (seq !== loading) return;
@@ -180,8 +181,7 @@ function count(event) {
 }
 
 function arrived(event) {
-  if (!event.id || event.id <= lastId) return;
-  lastId = event.id;
+  if (!ledger.accept(event)) return;
   addToFeed(event, config.reasons, filters.store);
   if (event.type === "attempt.refused") {
     const burst = watchBursts(event);
@@ -211,7 +211,7 @@ function setConnection(name) {
 
 function socketUrl() {
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  return scheme + location.host + config.urls.ws + "?after=" + lastId;
+  return scheme + location.host + config.urls.ws + "?after=" + ledger.resumeFrom();
 }
 
 // ---- wiring ----

@@ -69,7 +69,10 @@ export function addToFeed(event, reasons, store) {
   const feed = document.getElementById("feed");
   if (!li) return;
   li.hidden = !rowMatches(li, store);
-  feed.insertBefore(li, feed.firstChild);
+  li.setAttribute("data-event", event.id);
+  // Newest first by id: an event that committed late takes its place, not the top.
+  const after = Array.from(feed.children).find((row) => +row.getAttribute("data-event") < event.id);
+  feed.insertBefore(li, after || null);
   while (feed.children.length > FEED_MAX) feed.removeChild(feed.lastChild);
   document.getElementById("feed-empty").hidden = true;
 }
