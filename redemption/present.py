@@ -2,10 +2,15 @@
 webhooks alike, and cost far less than serializer classes on the redeem path. The OpenAPI schema
 describes the same shapes (redemption.api.schema), and a test holds every answer to it."""
 
+from decimal import Decimal
+
 from redemption import codes
 from staff.present import staff_ref, store_ref
 
-__all__ = ["when", "store_ref", "staff_ref", "voucher_data", "redemption_data"]
+__all__ = [
+    "when", "store_ref", "staff_ref", "voucher_data", "redemption_data", "issued_voucher_data", "product_data",
+    "webhook_data",
+]
 
 
 def when(dt, tz):
@@ -38,4 +43,45 @@ def redemption_data(redemption, tz):
         "code_masked": codes.mask(redemption.voucher.code),
         "reversed": redemption.reversed_at is not None,
         "reversed_at": when(redemption.reversed_at, tz),
+    }
+
+
+def issued_voucher_data(voucher, tz, absolute):
+    """A voucher as issued to the owner, whole code and links included; `absolute(path)` makes a URL."""
+    return {
+        "id": voucher.id,
+        "code": voucher.code,
+        "code_display": codes.group(voucher.code),
+        "voucher_url": absolute(f"/v/{voucher.token}/"),
+        "qr_url": absolute(f"/api/v1/vouchers/{voucher.id}/qr.svg"),
+        "valid_from": when(voucher.valid_from, tz),
+        "valid_until": when(voucher.valid_until, tz),
+        "uses_left": voucher.uses_left,
+        "status": voucher.status(),
+    }
+
+
+def product_data(product, tz):
+    return {
+        "id": product.id,
+        "name": product.name,
+        "face_value": str(product.face_value.quantize(Decimal("0.01"))),
+        "uses_per_voucher": product.uses_per_voucher,
+        "valid_from": when(product.valid_from, tz),
+        "valid_until": when(product.valid_until, tz),
+        "valid_days": product.valid_days,
+        "stores": sorted(store.id for store in product.stores.all()),
+        "require_live_qr": product.require_live_qr,
+        "instructions": product.instructions,
+    }
+
+
+def webhook_data(hook, tz):
+    return {
+        "id": hook.id,
+        "url": hook.url,
+        "events": hook.events,
+        "secret": hook.secret,
+        "is_active": hook.is_active,
+        "created_at": when(hook.created_at, tz),
     }

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from redemption import present
 from redemption.api.common import LocalDateTimeField
 from redemption.models import Product
 from staff.api import StoresField
@@ -14,6 +15,8 @@ from staff.permissions import OWNER
 
 
 class ProductSerializer(serializers.ModelSerializer):
+    """A product as the owner sends it; the answer is shaped by present.product_data."""
+
     valid_from = LocalDateTimeField(required=False, allow_null=True)
     valid_until = LocalDateTimeField(required=False, allow_null=True, end_of_day=True)
     stores = StoresField(required=False, default=list)
@@ -37,13 +40,11 @@ class ProductSerializer(serializers.ModelSerializer):
 class ProductListView(ApiView):
     roles = OWNER
 
-    def context(self, request):
-        return {"request": request, "tz": request.member.merchant.tz}
-
     @extend_schema(responses=ProductSerializer(many=True))
     def get(self, request):
+        tz = request.member.merchant.tz
         products = request.member.merchant.products.prefetch_related("stores")
-        return Response(ProductSerializer(products, many=True, context=self.context(request)).data)
+        return Response([present.product_data(p, tz) for p in products])
 
     @extend_schema(request=ProductSerializer, responses={201: ProductSerializer})
     def post(self, request):
@@ -52,4 +53,4 @@ class ProductListView(ApiView):
         with transaction.atomic():
             product = Product.objects.create(merchant=request.member.merchant, **data)
             product.stores.set(stores)
-        return Response(ProductSerializer(product, context=self.context(request)).data, status=201)
+        return Response(present.product_data(product, request.member.merchant.tz), status=201)

@@ -14,7 +14,7 @@ from qrcode.image.svg import SvgPathImage
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from redemption import codes, present, selectors, services
+from redemption import present, selectors, services
 from redemption.api import schema
 from redemption.models import Channel, Product, Voucher
 from staff.apikit import MAX_ID, ApiView, Pagination, not_found, optional_int, optional_text, paginate, valid
@@ -35,20 +35,6 @@ class IssueInput(serializers.Serializer):
         return product
 
 
-def issued_data(request, voucher, tz):
-    return {
-        "id": voucher.id,
-        "code": voucher.code,
-        "code_display": codes.group(voucher.code),
-        "voucher_url": request.build_absolute_uri(f"/v/{voucher.token}/"),
-        "qr_url": request.build_absolute_uri(f"/api/v1/vouchers/{voucher.id}/qr.svg"),
-        "valid_from": present.when(voucher.valid_from, tz),
-        "valid_until": present.when(voucher.valid_until, tz),
-        "uses_left": voucher.uses_left,
-        "status": voucher.status(),
-    }
-
-
 class VoucherListView(ApiView):
     """Owner: issue vouchers for an order (POST), or list them with codes masked (GET)."""
 
@@ -63,7 +49,7 @@ class VoucherListView(ApiView):
         vouchers, created = services.voucher_issue(product=product, **data)
         tz = request.member.merchant.tz
         return Response(
-            {"ok": True, "vouchers": [issued_data(request, v, tz) for v in vouchers]},
+            {"ok": True, "vouchers": [present.issued_voucher_data(v, tz, request.build_absolute_uri) for v in vouchers]},
             status=201 if created else 200,
         )
 
@@ -135,7 +121,7 @@ class VoucherReissueView(ApiView):
                 "ok": True, "result": "reissued",
                 "message": _("A new voucher was issued for this order; the old code no longer works."),
                 "voucher": present.voucher_data(old, tz),
-                "new_voucher": {**present.voucher_data(new, tz), **issued_data(request, new, tz)},
+                "new_voucher": {**present.voucher_data(new, tz), **present.issued_voucher_data(new, tz, request.build_absolute_uri)},
             },
             status=201,
         )

@@ -4,13 +4,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from redemption import webhooks
+from redemption import present, webhooks
 from redemption.models import Webhook
 from staff.apikit import ApiView, not_found, valid
 from staff.permissions import OWNER
 
 
 class WebhookSerializer(serializers.ModelSerializer):
+    """A webhook as the owner sends it; the answer is shaped by present.webhook_data."""
+
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=Webhook.EVENTS), allow_empty=False, max_length=len(Webhook.EVENTS)
     )
@@ -37,13 +39,14 @@ class WebhookListView(ApiView):
 
     @extend_schema(responses=WebhookSerializer(many=True))
     def get(self, request):
-        return Response(WebhookSerializer(request.member.merchant.webhooks.all(), many=True).data)
+        tz = request.member.merchant.tz
+        return Response([present.webhook_data(h, tz) for h in request.member.merchant.webhooks.all()])
 
     @extend_schema(request=WebhookSerializer, responses={201: WebhookSerializer})
     def post(self, request):
         data = valid(WebhookSerializer, request)
         hook = Webhook.objects.create(merchant=request.member.merchant, **data)
-        return Response(WebhookSerializer(hook).data, status=201)
+        return Response(present.webhook_data(hook, request.member.merchant.tz), status=201)
 
 
 class WebhookDetailView(ApiView):
