@@ -7,6 +7,8 @@ client its own clerk's token, and every answer is checked; this stays in the sta
 
 import asyncio
 import collections
+import itertools
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -53,6 +55,13 @@ class Endpoint:
 
 def redeem(codes):
     return Endpoint("POST", "/api/v1/redeem/", b'"result":"redeemed"', iter(codes))
+
+
+def made_up_codes(length=16):
+    """Codes of the app's length, never the same twice, for the floor (which redeems nothing): its
+    requests are byte for byte as long as the app's."""
+    start = random.randrange(10 ** (length - 1))
+    return (f"{n:0{length}d}" for n in itertools.count(start))
 
 
 def ping():

@@ -1,7 +1,9 @@
-"""Benchmark of POST /api/v1/redeem/ on PostgreSQL against the framework floor (ping) and the
+"""Benchmark of POST /api/v1/redeem/ on PostgreSQL against the framework's floor (bench/floor.py:
+bare Django, no middleware, no apps, no database), the product's stack (GET /api/v1/ping/) and the
 database limit (pgbench). See bench/README.md.
 
-    .venv/bin/python bench/run.py [--duration 10] [--warmup 2] [--levels 1,8,32] [--uvicorn]
+    .venv/bin/python bench/run.py [--duration 10] [--warmup 2] [--levels 1,8,32]
+                                  [--servers daphne,uvicorn,granian] [--wait-quiet SECONDS]
 """
 
 import argparse
@@ -18,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -35,7 +38,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 REDEEM_RATE_CEILING = 500
 # pgbench vouchers per level: room for this many transactions per second without reusing one.
 PGBENCH_TPS_CEILING = 2000
-UVICORN_DIR = Path(tempfile.gettempdir()) / f"bench-uvicorn-py{sys.version_info[0]}{sys.version_info[1]}"
+# A run that starts with a higher 1-minute load average is marked NOISY and not quoted.
+QUIET_LOAD = 0.5
 
 
 def arguments():
@@ -45,12 +49,21 @@ def arguments():
     parser.add_argument("--levels", default="1,8,32", help="concurrent clients, comma-separated (at most 32)")
     parser.add_argument("--procs", type=int, default=os.cpu_count() or 2, help="server processes (default: one per core)")
     parser.add_argument("--profile-redeems", type=int, default=500, help="in-process redeems to time and profile")
-    parser.add_argument("--uvicorn", action="store_true",
-                        help="also run the redeem load on uvicorn (installed outside the venv, in a temp dir)")
+    parser.add_argument("--servers", default="daphne",
+                        help="comma-separated, of daphne, uvicorn, granian (default daphne): each one after "
+                             "daphne also serves the floor and redeem, with --procs workers")
+    parser.add_argument("--wait-quiet", type=int, default=0, metavar="SECONDS",
+                        help=f"wait up to this long for the 1-minute load average to fall below {QUIET_LOAD}")
     args = parser.parse_args()
     args.levels = sorted({int(n) for n in args.levels.split(",")})
-    if not 1 <= args.levels[-1] <= 32:
+    if not 1 <= args.levels[0] <= args.levels[-1] <= 32:
         parser.error("levels must be between 1 and 32: there are 32 clerks")
+    names = [name.strip() for name in args.servers.split(",") if name.strip()]
+    unknown = set(names) - set(servers.KINDS)
+    if unknown:
+        parser.error(f"unknown server(s) {', '.join(sorted(unknown))}: choose from {', '.join(servers.KINDS)}")
+    # daphne is always measured (the targets are taken on it); the others are compared with it.
+    args.others = [name for name in dict.fromkeys(names) if name != "daphne"]
     return args
 
 
@@ -92,8 +105,7 @@ def prepare(args, env, work):
     say("creating the database and migrating")
     recreate_database(env["DATABASE_URL"])
     helper(env, "manage.py", "migrate", "--noinput", "-v0")
-    servers_count = 2 if args.uvicorn else 1
-    codes = REDEEM_RATE_CEILING * (args.duration + args.warmup) * len(args.levels) * servers_count
+    codes = REDEEM_RATE_CEILING * (args.duration + args.warmup) * len(args.levels) * (1 + len(args.others))
     region = PGBENCH_TPS_CEILING * args.duration
     say(f"seeding 32 clerks, {codes} vouchers for HTTP and {region * len(args.levels)} for pgbench")
     seed_path = work / "seed.json"
@@ -112,15 +124,18 @@ def drive(ports, tokens, clients, endpoint, args):
 
 
 def http_levels(args, env, work, seed, codes):
-    """Redeem and ping, level by level, on the same daphne processes; interleaved so that noise
-    from the shared machine falls on both alike."""
-    redeem, ping = {}, {}
-    with servers.serving("daphne", args.procs, env, work / "daphne.log") as ports:
+    """Redeem, the floor and ping, level by level, on daphne processes started the same way;
+    interleaved so that noise from the shared machine falls on all three alike."""
+    redeem, floor, ping = {}, {}, {}
+    made_up = loadgen.made_up_codes(len(seed["codes"][0]))
+    with (servers.serving("daphne", args.procs, env, work / "daphne.log") as ports,
+          servers.serving("daphne", args.procs, env, work / "daphne-floor.log", servers.FLOOR) as floor_ports):
         for c in args.levels:
-            say(f"daphne ×{args.procs}: redeem and ping at {c} clients")
+            say(f"daphne ×{args.procs}: redeem, floor and ping at {c} clients")
             redeem[c] = drive(ports, seed["tokens"], c, loadgen.redeem(codes), args)
+            floor[c] = drive(floor_ports, seed["tokens"], c, loadgen.redeem(made_up), args)
             ping[c] = drive(ports, None, c, loadgen.ping(), args)
-    return redeem, ping
+    return redeem, floor, ping
 
 
 def pgbench_levels(args, env, seed, region):
@@ -131,40 +146,29 @@ def pgbench_levels(args, env, seed, region):
     return tps, dblimit.fresh_check(env["DATABASE_URL"])
 
 
-def install_uvicorn():
-    """uvicorn[standard] in a cached directory on PYTHONPATH: the venv and requirements stay as they are."""
-    if not (UVICORN_DIR / "uvicorn").exists():
-        say(f"installing uvicorn[standard] into {UVICORN_DIR}")
-        subprocess.run([PYTHON, "-m", "pip", "install", "-q", "--target", str(UVICORN_DIR), "uvicorn[standard]"],
-                       check=True)
-
-
-def uvicorn_levels(args, env, work, seed, codes):
-    install_uvicorn()
-    env = dict(env, PYTHONPATH=os.pathsep.join(filter(None, [str(UVICORN_DIR), env.get("PYTHONPATH")])))
-    results = {}
-    with servers.serving("uvicorn", args.procs, env, work / "uvicorn.log") as ports:
+def other_server_levels(kind, args, env, work, seed, codes):
+    """The product's redeem and the floor on another server with --procs workers, interleaved."""
+    servers.install(kind, say)
+    redeem, floor = {}, {}
+    made_up = loadgen.made_up_codes(len(seed["codes"][0]))
+    with (servers.serving(kind, args.procs, env, work / f"{kind}.log") as ports,
+          servers.serving(kind, args.procs, env, work / f"{kind}-floor.log", servers.FLOOR) as floor_ports):
         for c in args.levels:
-            say(f"uvicorn --workers {args.procs}: redeem at {c} clients")
-            results[c] = drive(ports, seed["tokens"], c, loadgen.redeem(codes), args)
-    return results
+            say(f"{kind}, {args.procs} workers: redeem and floor at {c} clients")
+            redeem[c] = drive(ports, seed["tokens"], c, loadgen.redeem(codes), args)
+            floor[c] = drive(floor_ports, seed["tokens"], c, loadgen.redeem(made_up), args)
+    return {"redeem": redeem, "floor": floor}
 
 
 def versions(args):
     names = ["Django", "djangorestframework", "channels", "channels-redis", "daphne", "Twisted", "psycopg"]
     found = {name: importlib.metadata.version(name) for name in names}
-    if args.uvicorn:
-        found["uvicorn"] = uvicorn_version()
+    for kind in args.others:
+        found[kind] = servers.version(kind)
     server = subprocess.run(["psql", "-Atc", "show server_version"], env=dblimit.pg_env(os.environ.get(
         "BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)), capture_output=True, text=True).stdout.strip()
     parts = [f"Python {platform.python_version()}", f"PostgreSQL {server}", f"Redis {redis_version()}"]
     return ", ".join(parts + [f"{k} {v}" for k, v in found.items()])
-
-
-def uvicorn_version():
-    out = subprocess.run([PYTHON, "-c", "import uvicorn; print(uvicorn.__version__)"],
-                         env=dict(os.environ, PYTHONPATH=str(UVICORN_DIR)), capture_output=True, text=True)
-    return out.stdout.strip()
 
 
 def redis_version():
@@ -182,18 +186,21 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-def meta(args, load):
+def meta(args, quiet):
     return {
         "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "nproc": os.cpu_count(),
         "cpu": cpu_model(),
-        "load": load,
+        **quiet,
+        "quiet_load": QUIET_LOAD,
+        "load_end": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "versions": versions(args),
         "command": shlex.join([".venv/bin/python", "bench/run.py", *sys.argv[1:]]),
-        "servers": f"{args.procs} daphne processes on {args.procs} ports, clients split evenly between them",
+        "servers": (f"{args.procs} daphne processes on {args.procs} ports for the app and as many for the floor, "
+                    "clients split evenly between them"),
         "duration": args.duration,
         "warmup": args.warmup,
-        "uvicorn_command": f"uvicorn config.asgi:application --workers {args.procs} (one port)",
+        "commands": {kind: servers.describe(kind, args.procs) for kind in ["daphne", *args.others]},
         "pgbench_note": (
             f"`{dblimit.PGBENCH} -n -f bench/redeem.pgbench -c N -j 2 -T {args.duration}`: the SQL of one "
             "redeem as the app sends it (auth lookup, store lookup, then in one transaction the voucher "
@@ -207,12 +214,33 @@ def say(message):
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
+def quiet_machine(wait):
+    """The load average at the start of the run, after waiting up to `wait` seconds for the 1-minute
+    figure to fall below QUIET_LOAD. Above it, the run is NOISY: printed and kept, but not quoted."""
+    deadline = time.monotonic() + wait
+    if wait and os.getloadavg()[0] > QUIET_LOAD:
+        say(f"waiting up to {wait} s for the 1-minute load average ({os.getloadavg()[0]:.2f}) to fall below "
+            f"{QUIET_LOAD}")
+        while os.getloadavg()[0] > QUIET_LOAD and time.monotonic() < deadline:
+            time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
+    loads = os.getloadavg()
+    noisy = loads[0] > QUIET_LOAD
+    if noisy:
+        warn_noisy(loads[0])
+    return {"load": " ".join(f"{x:.2f}" for x in loads), "load1": loads[0], "noisy": noisy}
+
+
+def warn_noisy(load1):
+    say(f"WARNING: 1-minute load average {load1:.2f} at the start is above {QUIET_LOAD}: this run is marked "
+        "NOISY — not quoted (--wait-quiet SECONDS waits for a quiet machine)")
+
+
 def main():
     args = arguments()
     # A SIGTERM must unwind through the `finally` that stops the servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     env = app_env(os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    quiet = quiet_machine(args.wait_quiet)
     results = {"levels": args.levels}
     # Kept after the run: the server logs explain any error the clients saw.
     work = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -220,19 +248,20 @@ def main():
     try:
         seed, region, results["profile"] = prepare(args, env, work)
         codes = iter(seed["codes"])
-        results["redeem"], results["ping"] = http_levels(args, env, work, seed, codes)
+        results["redeem"], results["floor"], results["ping"] = http_levels(args, env, work, seed, codes)
         results["pgbench"], results["fresh"] = pgbench_levels(args, env, seed, region)
-        if args.uvicorn:
-            results["uvicorn"] = uvicorn_levels(args, env, work, seed, codes)
+        results["others"] = {kind: other_server_levels(kind, args, env, work, seed, codes) for kind in args.others}
     except Exception:
         for log in work.glob("*.log"):
             say(f"last lines of {log}:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
         raise
-    results["meta"] = meta(args, load)
+    results["meta"] = meta(args, quiet)
     text = report.document(results)
     print(text)
     report.save(text)
     say(f"written to {report.RESULTS.relative_to(ROOT)} and {(BENCH / 'profile.txt').relative_to(ROOT)}")
+    if quiet["noisy"]:
+        warn_noisy(quiet["load1"])
 
 
 if __name__ == "__main__":

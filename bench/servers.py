@@ -1,4 +1,10 @@
-"""Start the app under daphne or uvicorn on loopback ports, wait for /healthz, always stop it."""
+"""Start an ASGI application under daphne, uvicorn or granian on loopback ports, wait for /healthz,
+always stop it.
+
+daphne comes from the venv. uvicorn[standard] and granian are installed with pip into a cached
+directory under /tmp that is put on PYTHONPATH for that server only: the venv and the requirements
+stay as they are.
+"""
 
 import contextlib
 import os
@@ -6,12 +12,22 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python")
 HEALTH_TIMEOUT = 30
+
+APP = "config.asgi:application"
+# bench/floor.py, found from the project root as a module of the namespace package `bench`.
+FLOOR = "bench.floor:application"
+
+KINDS = ("daphne", "uvicorn", "granian")
+# What pip installs for a server that is not in the venv, and the distribution that tells its version.
+EXTERNAL = {"uvicorn": ("uvicorn[standard]", "uvicorn"), "granian": ("granian", "granian")}
 
 
 def free_port():
@@ -38,21 +54,69 @@ def wait_healthy(ports, procs, log):
             time.sleep(0.2)
 
 
-def daphne_commands(procs):
+def daphne_commands(procs, app):
     """One daphne per core, each on its own port (daphne has no workers of its own)."""
     ports = [free_port() for _ in range(procs)]
-    return ports, [[str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(p), "config.asgi:application"] for p in ports]
+    return ports, [[str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(p), app] for p in ports]
 
 
-def uvicorn_commands(procs):
+def uvicorn_commands(procs, app):
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", str(procs), "config.asgi:application"]
-    return [port], [command]
+    return [port], [[PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
+                     "--workers", str(procs), app]]
+
+
+def granian_commands(procs, app):
+    port = free_port()
+    return [port], [[PYTHON, "-m", "granian", "--interface", "asgi", "--workers", str(procs),
+                     "--host", "127.0.0.1", "--port", str(port), app]]
+
+
+COMMANDS = {"daphne": daphne_commands, "uvicorn": uvicorn_commands, "granian": granian_commands}
+
+
+def describe(kind, procs, app="APP"):
+    """The command line, for the report (PORT in place of the port)."""
+    ports, commands = COMMANDS[kind](procs, app)
+    text = " ".join(commands[0]).replace(str(ports[0]), "PORT")
+    text = text.replace(str(VENV_BIN) + "/", "").replace(PYTHON, "python")
+    if kind == "daphne":
+        return f"{text} (one process per port, {procs} ports)"
+    return f"{text} (one port)"
+
+
+def tool_dir(kind):
+    return Path(tempfile.gettempdir()) / f"bench-{kind}-py{sys.version_info[0]}{sys.version_info[1]}"
+
+
+def install(kind, say=print):
+    """The server's package in its cached directory (once; later runs reuse it)."""
+    if kind not in EXTERNAL:
+        return
+    requirement, distribution = EXTERNAL[kind]
+    target = tool_dir(kind)
+    if not list(target.glob(f"{distribution}-*.dist-info")):
+        say(f"installing {requirement} into {target}")
+        subprocess.run([PYTHON, "-m", "pip", "install", "-q", "--target", str(target), requirement], check=True)
+
+
+def with_tool(env, kind):
+    """`env` with the server's cached directory first on PYTHONPATH (install first)."""
+    if kind not in EXTERNAL:
+        return env
+    return dict(env, PYTHONPATH=os.pathsep.join(filter(None, [str(tool_dir(kind)), env.get("PYTHONPATH")])))
+
+
+def version(kind):
+    distribution = EXTERNAL.get(kind, (None, kind))[1]
+    out = subprocess.run([PYTHON, "-c", f"import importlib.metadata as m; print(m.version({distribution!r}))"],
+                         env=with_tool(dict(os.environ), kind), capture_output=True, text=True)
+    return out.stdout.strip() or "?"
 
 
 def stop(proc):
-    # Each server runs in its own process group (uvicorn's workers included): signal the group by its id.
+    # Each server runs in its own process group (uvicorn's and granian's workers included): signal the
+    # group by its id.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
     try:
@@ -64,9 +128,10 @@ def stop(proc):
 
 
 @contextlib.contextmanager
-def serving(kind, procs, env, log_path):
-    """Yield the ports the app listens on; the processes are stopped however the block ends."""
-    ports, commands = (daphne_commands if kind == "daphne" else uvicorn_commands)(procs)
+def serving(kind, procs, env, log_path, app=APP):
+    """Yield the ports `app` listens on; the processes are stopped however the block ends."""
+    ports, commands = COMMANDS[kind](procs, app)
+    env = with_tool(env, kind)
     started = []
     with open(log_path, "ab") as log:
         try:
