@@ -1,0 +1,95 @@
+"""Django's own middleware, run in the server's event loop without a thread hop.
+
+Under ASGI, Django runs each classic middleware's hooks in a worker thread: two hand-offs per
+middleware per request, sixteen for this stack, which cost more than the rest of a scan. The hooks
+of the middleware below do no I/O (headers, cookies, language, CSRF tokens, lazy user), so they run
+inline. The two that can reach the database, saving a session and storing messages, still go to a
+thread, and only when they have something to save.
+
+settings.MIDDLEWARE keeps Django's names (its deploy checks look for them); the ASGI handler in
+config/asgi.py loads each one's twin from INLINE instead. Under WSGI and in tests nothing changes.
+"""
+
+from asgiref.sync import iscoroutinefunction, sync_to_async
+from django.conf import settings
+from django.contrib.auth import middleware as auth
+from django.contrib.messages import middleware as messages
+from django.contrib.sessions import middleware as sessions
+from django.middleware import clickjacking, common, csrf, locale, security
+
+
+class Inline:
+    """For a MiddlewareMixin whose hooks do no I/O: in async mode, call them directly."""
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        if iscoroutinefunction(self.get_response) and hasattr(self, "process_view"):
+            hook = self.process_view
+
+            async def process_view(request, view, args, kwargs):
+                return hook(request, view, args, kwargs)
+
+            # Django adapts each process_view to the handler's mode; an async one needs no thread.
+            self.process_view = process_view
+
+    async def __acall__(self, request):
+        response = self.process_request(request) if hasattr(self, "process_request") else None
+        response = response or await self.get_response(request)
+        if hasattr(self, "process_response"):
+            response = await self.respond(request, response)
+        return response
+
+    async def respond(self, request, response):
+        return self.process_response(request, response)
+
+
+class SecurityMiddleware(Inline, security.SecurityMiddleware):
+    pass
+
+
+class SessionMiddleware(Inline, sessions.SessionMiddleware):
+    async def respond(self, request, response):
+        session = getattr(request, "session", None)
+        saves = session is not None and (session.modified or settings.SESSION_SAVE_EVERY_REQUEST)
+        if saves and not session.is_empty():
+            return await sync_to_async(self.process_response)(request, response)
+        return self.process_response(request, response)
+
+
+class LocaleMiddleware(Inline, locale.LocaleMiddleware):
+    pass
+
+
+class CommonMiddleware(Inline, common.CommonMiddleware):
+    pass
+
+
+class CsrfViewMiddleware(Inline, csrf.CsrfViewMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(Inline, auth.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(Inline, messages.MessageMiddleware):
+    async def respond(self, request, response):
+        storage = getattr(request, "_messages", None)
+        if storage is not None and (storage.used or storage.added_new):
+            return await sync_to_async(self.process_response)(request, response)
+        return response
+
+
+class XFrameOptionsMiddleware(Inline, clickjacking.XFrameOptionsMiddleware):
+    pass
+
+
+# Django's middleware -> its inline twin here.
+INLINE = {
+    f"{base.__module__}.{base.__name__}": f"{__name__}.{twin.__name__}"
+    for twin in (
+        SecurityMiddleware, SessionMiddleware, LocaleMiddleware, CommonMiddleware, CsrfViewMiddleware,
+        AuthenticationMiddleware, MessageMiddleware, XFrameOptionsMiddleware,
+    )
+    for base in [twin.__bases__[1]]
+}
