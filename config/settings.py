@@ -70,7 +70,7 @@ def database_from_url(url):
         # Under ASGI every request may run on a thread of its own, and each thread would keep a
         # connection of its own: a pool per process bounds them (DB_POOL_SIZE per process; with
         # N processes keep N x DB_POOL_SIZE below PostgreSQL's max_connections).
-        pool_size = envint("DB_POOL_SIZE", 16)
+        pool_size = DB_POOL_SIZE
         if pool_size:
             options["pool"] = {"min_size": min(2, pool_size), "max_size": pool_size, "timeout": 10}
         return {
@@ -165,6 +165,8 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL connections per server process, in a pool (0: no pool, one connection per thread).
+DB_POOL_SIZE = envint("DB_POOL_SIZE", 16)
 DATABASES = {"default": database_from_url(env("DATABASE_URL", "sqlite:///db.sqlite3"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -241,6 +243,10 @@ SPECTACULAR_SETTINGS = {
 # for what its pushes missed, and how long a transaction may take from drawing an event id to commit.
 LIVE_FEED_SWEEP = envfloat("LIVE_FEED_SWEEP", 2.0)
 LIVE_FEED_SETTLE = 30
+
+# Threads that run the counter's check and redeem in each server process (redemption.api.threads):
+# one per pooled database connection.
+COUNTER_THREADS = max(4, DB_POOL_SIZE)
 
 # Redeem guards (see redemption.services).
 THROTTLE_LIMIT = 10  # not_found / invalid_code answers to one member ...

@@ -92,29 +92,65 @@ def stores_for(member, store_id=None, limit=2):
 
 
 _PS_PRODUCT, _PS_STORE = _column(PRODUCT_STORES, "product"), _column(PRODUCT_STORES, "store")
+
+# The redeem rule, written once: (reason, what must hold). A scan is refused for the first that
+# fails; a redeem needs them all. Every path (this module's statements on SQLite and PostgreSQL,
+# and the PostgreSQL fast path in redemption.fastpath) evaluates these very conditions.
+# Parameters: store, now, uses, live (a live QR was scanned), stale_qr (one past its window).
+RULES = (
+    ("voided", f"v.state <> '{Voucher.State.VOIDED}'"),
+    ("frozen", f"v.state <> '{Voucher.State.FROZEN}'"),
+    ("qr_expired", "NOT %(stale_qr)s"),
+    ("live_qr_required", "(%(live)s OR NOT p.require_live_qr)"),
+    ("already_redeemed", "v.uses_left > 0"),
+    ("not_yet_valid", "(v.valid_from IS NULL OR v.valid_from <= %(now)s)"),
+    ("expired", "(v.valid_until IS NULL OR v.valid_until >= %(now)s)"),
+    ("wrong_store", (
+        f"(NOT EXISTS (SELECT 1 FROM {PRODUCT_STORES.db_table} ps WHERE ps.{_PS_PRODUCT} = v.product_id) "
+        f"OR EXISTS (SELECT 1 FROM {PRODUCT_STORES.db_table} ps WHERE ps.{_PS_PRODUCT} = v.product_id "
+        f"AND ps.{_PS_STORE} = %(store)s))"
+    )),
+    ("insufficient_uses", "v.uses_left >= %(uses)s"),
+)
+RULE_COLUMNS = ", ".join(f"CASE WHEN {condition} THEN 1 ELSE 0 END" for _reason, condition in RULES)
+ALL_RULES = " AND ".join(condition for _reason, condition in RULES)
+
 VOUCHER_SQL = (
-    f"SELECT {_columns('v', VOUCHER_FIELDS)}, {_columns('p', PRODUCT_FIELDS)}, "
-    f"EXISTS (SELECT 1 FROM {PRODUCT_STORES.db_table} ps WHERE ps.{_PS_PRODUCT} = v.product_id), "
-    f"EXISTS (SELECT 1 FROM {PRODUCT_STORES.db_table} ps WHERE ps.{_PS_PRODUCT} = v.product_id AND ps.{_PS_STORE} = %s) "
-    f"FROM {VOUCHER} v JOIN {PRODUCT} p ON p.id = v.product_id WHERE v.merchant_id = %s AND "
+    f"SELECT {_columns('v', VOUCHER_FIELDS)}, {_columns('p', PRODUCT_FIELDS)}, {RULE_COLUMNS} "
+    f"FROM {VOUCHER} v JOIN {PRODUCT} p ON p.id = v.product_id WHERE v.merchant_id = %(merchant)s AND "
 )
 
 
-def find_voucher(merchant_id, store_id, *, code=None, token=None, lock=False):
-    """The voucher by code or buyer token with its product, and whether the product is limited to
-    some stores and lists this one; with lock, the voucher row is locked until the transaction ends."""
-    sql = VOUCHER_SQL + ("v.code = %s" if code is not None else "v.token = %s")
+def rule_params(*, store_id, parsed, uses, now):
+    return {
+        "store": store_id, "now": _db_time(now), "uses": uses,
+        "live": parsed.is_live, "stale_qr": parsed.is_live and not parsed.live_ok,
+    }
+
+
+def first_broken(flags):
+    """The reason of the first rule that does not hold, from the rule columns of a row, or None."""
+    return next((reason for (reason, _condition), holds in zip(RULES, flags) if not holds), None)
+
+
+def find_voucher(merchant_id, store_id, parsed, *, uses, now, lock=False):
+    """The voucher the scan names (code or buyer token), in this merchant, with its product, and
+    `voucher.broken`: the first rule it breaks for `uses` uses here and now (None: redeemable).
+    With lock, the voucher row stays locked until the transaction ends."""
+    sql = VOUCHER_SQL + ("v.code = %(key)s" if parsed.code is not None else "v.token = %(key)s")
     if lock and connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF v"
+    params = rule_params(store_id=store_id, parsed=parsed, uses=uses, now=now)
+    params.update(merchant=merchant_id, key=parsed.code if parsed.code is not None else parsed.token)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [store_id, merchant_id, code if code is not None else token])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
     n_voucher, n_product = len(VOUCHER_FIELDS), len(PRODUCT_FIELDS)
     voucher = _build(Voucher, VOUCHER_FIELDS, row[:n_voucher])
     voucher._state.fields_cache["product"] = _build(Product, PRODUCT_FIELDS, row[n_voucher : n_voucher + n_product])
-    voucher.store_limited, voucher.store_listed = bool(row[-2]), bool(row[-1])
+    voucher.broken = first_broken(row[n_voucher + n_product :])
     return voucher
 
 

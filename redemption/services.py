@@ -35,12 +35,11 @@ def voucher_check(*, member: Membership, raw_code, store_id=None) -> Outcome:
     """Tell whether a code could be redeemed here and now. Changes nothing but the attempt log."""
     store = resolve_store(member, store_id)
     parsed = _parse(member, store, raw_code, Attempt.Kind.CHECK)
-    now = timezone.now()
-    voucher = _find(member, store, parsed)
+    voucher = _find(member, store, parsed, uses=1, now=timezone.now())
     try:
         if voucher is None:
             raise _not_found(parsed)
-        _guard(voucher, parsed, uses=1, now=now)
+        _guard(voucher)
     except Refusal as refusal:
         _refused(member, store, parsed, Attempt.Kind.CHECK, refusal, voucher)
     _record(member, store, parsed, Attempt.Kind.CHECK, "redeemable", voucher)
@@ -77,11 +76,11 @@ def voucher_redeem(*, member: Membership, raw_code, uses=1, store_id=None, idemp
 
 def _redeem_locked(member, store, parsed, uses, idempotency_key):
     now = timezone.now()
-    voucher = _find(member, store, parsed, lock=True)
+    voucher = _find(member, store, parsed, uses=uses, now=now, lock=True)
     if voucher is None:
         raise _not_found(parsed)
     try:
-        _guard(voucher, parsed, uses=uses, now=now)
+        _guard(voucher)
     except Refusal as refusal:
         refusal.voucher = voucher
         raise
@@ -130,9 +129,9 @@ def _parse(member, store, raw_code, kind):
         _refused(member, store, None, kind, refusal, raw=raw_code)
 
 
-def _find(member, store, parsed, *, lock=False):
+def _find(member, store, parsed, *, uses, now, lock=False):
     """The voucher the input names, in the member's merchant only: a foreign code is unknown."""
-    return hotpath.find_voucher(member.merchant_id, store.pk, code=parsed.code, token=parsed.token, lock=lock)
+    return hotpath.find_voucher(member.merchant_id, store.pk, parsed, uses=uses, now=now, lock=lock)
 
 
 def _not_found(parsed):
@@ -142,26 +141,20 @@ def _not_found(parsed):
     return Refusal("not_found")
 
 
-def _guard(voucher, parsed, *, uses, now):
-    """Raise the first reason this voucher cannot give `uses` uses now, in the order a clerk needs."""
-    if voucher.state == Voucher.State.VOIDED:
-        raise Refusal("voided", voided_at=voucher.voided_at)
-    if voucher.state == Voucher.State.FROZEN:
-        raise Refusal("frozen")
-    if parsed.is_live and not parsed.live_ok:
-        raise Refusal("qr_expired")
-    if voucher.product.require_live_qr and not parsed.is_live:
-        raise Refusal("live_qr_required")
-    if voucher.uses_left <= 0:
-        raise Refusal("already_redeemed", last_redemption=_last_redemption(voucher))
-    if voucher.valid_from and now < voucher.valid_from:
-        raise Refusal("not_yet_valid", valid_from=voucher.valid_from)
-    if voucher.valid_until and now > voucher.valid_until:
-        raise Refusal("expired", valid_until=voucher.valid_until)
-    if voucher.store_limited and not voucher.store_listed:
-        raise Refusal("wrong_store")
-    if uses > voucher.uses_left:
-        raise Refusal("insufficient_uses", uses_left=voucher.uses_left)
+def _guard(voucher):
+    """Raise the refusal for the first redeem rule the voucher breaks (hotpath.RULES), with the
+    facts a clerk needs beside it."""
+    reason = voucher.broken
+    if reason is None:
+        return
+    facts = {
+        "voided": lambda: {"voided_at": voucher.voided_at},
+        "already_redeemed": lambda: {"last_redemption": _last_redemption(voucher)},
+        "not_yet_valid": lambda: {"valid_from": voucher.valid_from},
+        "expired": lambda: {"valid_until": voucher.valid_until},
+        "insufficient_uses": lambda: {"uses_left": voucher.uses_left},
+    }.get(reason, dict)()
+    raise Refusal(reason, **facts)
 
 
 def _last_redemption(voucher):
