@@ -26,7 +26,8 @@ def merchant_group(merchant_id):
     return f"merchant.{merchant_id}"
 
 
-def emit(merchant, type, *, store=None, **facts):
+def event_data(merchant, *, store=None, **facts):
+    """What an event says, in the contract's shapes, times in the merchant's time zone."""
     tz = merchant.tz
     data = {}
     for name, value in facts.items():
@@ -40,10 +41,16 @@ def emit(merchant, type, *, store=None, **facts):
             data[name] = value
     if store is not None:
         data["store"] = present.store_ref(store)
+    return data
+
+
+def emit(merchant, type, *, store=None, **facts):
+    """Write the event in the current transaction; push it to the dashboards once it commits."""
     event = hotpath.create_event(
-        merchant_id=merchant.pk, store_id=store and store.pk, type=type, data=data, at=timezone.now()
+        merchant_id=merchant.pk, store_id=store and store.pk, type=type,
+        data=event_data(merchant, store=store, **facts), at=timezone.now(),
     )
-    transaction.on_commit(lambda: push(event, tz))
+    transaction.on_commit(lambda: push(event, merchant.tz))
     return event
 
 
@@ -51,14 +58,22 @@ def message(event, tz):
     return {"type": event.type, "id": event.id, "at": present.when(event.at, tz), **event.data}
 
 
-def push(event, tz):
-    """Send to the dashboards watching the event's store (or the whole merchant). Never raises:
-    the event is already committed, and a dashboard that missed it catches up from the table."""
+def _sending(event, tz):
+    """The coroutine that sends the event to the dashboards watching its store (or the whole
+    merchant), or None without a channel layer."""
     layer = get_channel_layer()
     if layer is None:
-        return
+        return None
     group = store_group(event.store_id) if event.store_id else merchant_group(event.merchant_id)
-    send = _send(layer, group, {"type": "event.push", "event": message(event, tz)}, event.id)
+    return _send(layer, group, {"type": "event.push", "event": message(event, tz)}, event.id)
+
+
+def push(event, tz):
+    """Send a committed event to its dashboards. Never raises: a dashboard that misses it catches
+    up from the table."""
+    send = _sending(event, tz)
+    if send is None:
+        return
     loop = _server_loop()
     if loop is not None:
         # Inside the ASGI server: hand the send to its event loop and return at once, so the
@@ -66,6 +81,18 @@ def push(event, tz):
         asyncio.run_coroutine_threadsafe(send, loop)
     else:
         async_to_sync(_wait)(send)
+
+
+_sends_in_flight = set()
+
+
+def push_from_loop(event, tz):
+    """push() for code running in the event loop itself: the send is scheduled, not awaited."""
+    send = _sending(event, tz)
+    if send is not None:
+        task = asyncio.get_running_loop().create_task(send)
+        _sends_in_flight.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(_sends_in_flight.discard)
 
 
 def _server_loop():

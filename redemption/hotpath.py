@@ -18,6 +18,7 @@ from redemption.models import Attempt, Event, Product, Redemption, Voucher
 from staff.models import Membership, Store
 
 UTC = dt.timezone.utc
+MAX_ID = 2**63 - 1  # ids are 64-bit
 
 
 def _fields(model, names):
@@ -183,9 +184,13 @@ def _saved(instance, pk):
     return instance
 
 
+def redemption_value(product, uses):
+    """What `uses` uses were worth: face value / uses per voucher x uses, exact to six places."""
+    return (product.face_value * uses / product.uses_per_voucher).quantize(Decimal("0.000001"))
+
+
 def create_redemption(*, merchant_id, voucher, store, staff, uses, at, idempotency_key):
-    product = voucher.product
-    value = (product.face_value * uses / product.uses_per_voucher).quantize(Decimal("0.000001"))
+    value = redemption_value(voucher.product, uses)
     redemption = Redemption(
         merchant_id=merchant_id, voucher=voucher, store=store, staff=staff, uses=uses, value=value, at=at,
         idempotency_key=idempotency_key, reverse_reason="",

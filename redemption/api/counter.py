@@ -37,18 +37,22 @@ class CheckInput(serializers.Serializer):
 OUTCOME_SCHEMA = {200: schema.Outcome, **schema.refusals(400, 403, 404, 409, 422, 429)}
 
 
-def outcome_response(request, outcome):
-    tz = request.member.merchant.tz
+def outcome_body(result, store, voucher, redemption, tz):
     body = {
         "ok": True,
-        "result": outcome.result,
-        "message": _("Redeemed.") if outcome.result == "redeemed" else _("Valid: can be redeemed."),
-        "store": present.store_ref(outcome.store),
-        "voucher": present.voucher_data(outcome.voucher, tz),
+        "result": result,
+        "message": _("Redeemed.") if result == "redeemed" else _("Valid: can be redeemed."),
+        "store": present.store_ref(store),
+        "voucher": present.voucher_data(voucher, tz),
     }
-    if outcome.redemption is not None:
-        body["redemption"] = present.redemption_data(outcome.redemption, tz)
-    return Response(body)
+    if redemption is not None:
+        body["redemption"] = present.redemption_data(redemption, tz)
+    return body
+
+
+def outcome_response(request, outcome):
+    tz = request.member.merchant.tz
+    return Response(outcome_body(outcome.result, outcome.store, outcome.voucher, outcome.redemption, tz))
 
 
 class CheckView(ApiView):

@@ -3,13 +3,14 @@
 from django.urls import path
 
 from redemption.api import counter, products, reports, vouchers, webhooks
+from redemption import fastpath
 from redemption.api.threads import run_in_pool
 from staff import api as staff_api
 
 urlpatterns = [
     path("auth/token/", staff_api.TokenView.as_view(), name="api-token"),
-    path("check/", run_in_pool(counter.CheckView.as_view()), name="api-check"),
-    path("redeem/", run_in_pool(counter.RedeemView.as_view()), name="api-redeem"),
+    path("check/", run_in_pool(counter.CheckView.as_view(), fastpath.check, "redeemable"), name="api-check"),
+    path("redeem/", run_in_pool(counter.RedeemView.as_view(), fastpath.redeem, "redeemed"), name="api-redeem"),
     path("redemptions/", reports.RedemptionListView.as_view(), name="api-redemptions"),
     path("redemptions/export.csv", reports.ExportView.as_view(), name="api-redemptions-export"),
     path("redemptions/mine/", counter.MineView.as_view(), name="api-redemptions-mine"),

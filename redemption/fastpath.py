@@ -1,0 +1,253 @@
+"""A scan on PostgreSQL from the server's event loop, in two round trips.
+
+The common case at a busy counter: the clerk's app sends a JSON check or redeem with its API token,
+and the voucher is good. This path serves exactly that case with no thread and no ORM query:
+
+1. one statement checks the token and the member, picks the store, finds and locks the voucher,
+   evaluates every redeem rule (hotpath.RULES, the same conditions the other paths evaluate) and
+   draws the ids of the redemption and its event;
+2. one statement takes the uses (conditional, as everywhere) and writes the redemption, the attempt
+   and the event; then COMMIT, sent with it.
+
+Anything else (a session login, a body it does not expect, a live QR, a refusal, a repeated
+idempotency key, a member who is locked out, a race lost) rolls back, leaving nothing behind, and is
+answered by the counter's DRF view exactly as before. The guarantee of services.voucher_redeem holds
+here too: the row lock, the conditional UPDATE, the database's CHECK, the unique idempotency key.
+"""
+
+import asyncio
+import json
+
+import psycopg
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils import timezone
+from psycopg_pool import AsyncConnectionPool
+from rest_framework.authtoken.models import Token
+
+from redemption import codes, events, hotpath
+from redemption.models import Attempt, Event, Redemption
+from staff.models import Membership, Merchant, Role, Store
+
+USER = get_user_model()._meta
+MEMBER_FIELDS = hotpath._fields(Membership, {"id", "user_id", "merchant_id", "role", "display_name"})
+MERCHANT_FIELDS = hotpath._fields(Merchant, {"id", "name", "time_zone"})
+STORE_FIELDS = hotpath.STORE_FIELDS
+MEMBER_STORES = hotpath.MEMBER_STORES
+_MS_MEMBER, _MS_STORE = hotpath._column(MEMBER_STORES, "membership"), hotpath._column(MEMBER_STORES, "store")
+
+
+def _may_work_in(store):
+    return (
+        f"(m.role = '{Role.OWNER}' OR EXISTS (SELECT 1 FROM {MEMBER_STORES.db_table} ms "
+        f"WHERE ms.{_MS_MEMBER} = m.id AND ms.{_MS_STORE} = {store}))"
+    )
+
+
+# The store named in the request, or the member's only one (none when they have several).
+STORE_CHOICE = (
+    f"CASE WHEN %(store)s::bigint IS NULL THEN (SELECT min(s2.id) FROM {hotpath.STORE} s2 "
+    f"WHERE s2.merchant_id = m.merchant_id AND {_may_work_in('s2.id')} HAVING count(*) = 1) "
+    f"ELSE %(store)s::bigint END"
+)
+
+LOOKUP = (
+    f"SELECT {hotpath._columns('m', MEMBER_FIELDS)}, {hotpath._columns('c', MERCHANT_FIELDS)}, "
+    f"{hotpath._columns('s', STORE_FIELDS)}, {hotpath._columns('v', hotpath.VOUCHER_FIELDS)}, "
+    f"{hotpath._columns('p', hotpath.PRODUCT_FIELDS)}, "
+    + hotpath.RULE_COLUMNS.replace("%(store)s", "s.id")
+    + " {ids} "
+    f"FROM {Token._meta.db_table} t "
+    f"JOIN {USER.db_table} u ON u.id = t.user_id AND u.is_active "
+    f"JOIN {Membership._meta.db_table} m ON m.user_id = u.id "
+    f"JOIN {Merchant._meta.db_table} c ON c.id = m.merchant_id "
+    f"JOIN {hotpath.STORE} s ON s.merchant_id = m.merchant_id AND s.id = {STORE_CHOICE} AND {_may_work_in('s.id')} "
+    f"JOIN {hotpath.VOUCHER} v ON v.merchant_id = m.merchant_id AND v.code = %(key)s "
+    f"JOIN {hotpath.PRODUCT} p ON p.id = v.product_id "
+    "WHERE t.key = %(token)s AND (m.throttled_until IS NULL OR m.throttled_until <= %(now)s) "
+)
+REDEEM_LOOKUP = LOOKUP.format(ids=(
+    f", nextval(pg_get_serial_sequence('{hotpath.REDEMPTION}', 'id')), "
+    f"nextval(pg_get_serial_sequence('{Event._meta.db_table}', 'id'))"
+)) + (
+    f"AND NOT EXISTS (SELECT 1 FROM {hotpath.REDEMPTION} r WHERE r.staff_id = m.id AND r.idempotency_key = %(idem)s) "
+    "FOR UPDATE OF v"
+)
+CHECK_LOOKUP = LOOKUP.format(ids="")
+
+
+def _insert(model, names, source=None):
+    """INSERT of one row whose values are the parameters %(<model>_<field>)s, for each row of source."""
+    columns = ", ".join(model._meta.get_field(n).column for n in names)
+    values = ", ".join(f"%({model._meta.model_name}_{n})s" for n in names)
+    return f"INSERT INTO {model._meta.db_table} ({columns}) SELECT {values}" + (f" FROM {source}" if source else "")
+
+
+REDEMPTION_COLUMNS = ("id", "merchant", "voucher", "store", "staff", "uses", "value", "at", "idempotency_key", "reverse_reason")
+ATTEMPT_COLUMNS = ("merchant", "staff", "store", "voucher", "kind", "input_masked", "result", "at")
+EVENT_COLUMNS = ("id", "merchant", "store", "type", "data", "at", "fanned_out")
+WRITE = (
+    f"WITH u AS (UPDATE {hotpath.VOUCHER} SET uses_left = uses_left - %(uses)s "
+    "WHERE id = %(voucher)s AND uses_left >= %(uses)s RETURNING id), "
+    f"r AS ({_insert(Redemption, REDEMPTION_COLUMNS, 'u')}), "
+    f"a AS ({_insert(Attempt, ATTEMPT_COLUMNS, 'u')}), "
+    f"e AS ({_insert(Event, EVENT_COLUMNS, 'u')}) "
+    "SELECT count(*) FROM u"
+)
+CHECKED = _insert(Attempt, ATTEMPT_COLUMNS)
+
+
+class Declined(Exception):
+    """Not the common case: the counter's DRF view answers this request instead."""
+
+
+def request_facts(request):
+    """(token, parsed code, uses, store id, idempotency key) of a request this path can serve."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Token ") or request.content_type != "application/json":
+        raise Declined
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        raise Declined from None
+    if not isinstance(body, dict) or set(body) - {"code", "uses", "store", "idempotency_key"}:
+        raise Declined
+    raw, uses, store, key = body.get("code"), body.get("uses", 1), body.get("store"), body.get("idempotency_key")
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    fits = (
+        isinstance(raw, str) and type(uses) is int and 1 <= uses <= 1000
+        and (store is None or (type(store) is int and 1 <= store <= hotpath.MAX_ID))
+        and (key is None or (isinstance(key, str) and len(key) <= 64))
+    )
+    if not fits:
+        raise Declined
+    try:
+        parsed = codes.parse(raw)
+    except codes.InvalidCode:
+        raise Declined from None
+    if parsed.code is None:  # buyer-page tokens and live QR payloads take the usual path
+        raise Declined
+    return header[len("Token "):].strip(), parsed, uses, store, key or None
+
+
+_pool = None
+_pool_lock = asyncio.Lock()
+
+
+async def pool():
+    """This process's pool of PostgreSQL connections for the event loop (opened on first use)."""
+    global _pool
+    async with _pool_lock:
+        if _pool is None:
+            db = settings.DATABASES["default"]
+            info = psycopg.conninfo.make_conninfo(
+                dbname=db["NAME"], user=db["USER"] or None, password=db["PASSWORD"] or None,
+                host=db["HOST"] or None, port=db["PORT"] or None,
+            )
+            _pool = AsyncConnectionPool(info, min_size=1, max_size=settings.DB_POOL_SIZE, open=False,
+                                        kwargs={"options": "-c TimeZone=UTC"})
+            await _pool.open()
+    return _pool
+
+
+def serves(request):
+    return connection.vendor == "postgresql" and request.method == "POST"
+
+
+def _row(row):
+    """The lookup's row as model instances, and the first rule it breaks (None: all hold)."""
+    parts, at = {}, 0
+    for name, model, fields in (
+        ("member", Membership, MEMBER_FIELDS), ("merchant", Merchant, MERCHANT_FIELDS), ("store", Store, STORE_FIELDS),
+        ("voucher", hotpath.Voucher, hotpath.VOUCHER_FIELDS), ("product", hotpath.Product, hotpath.PRODUCT_FIELDS),
+    ):
+        parts[name] = hotpath._build(model, fields, row[at : at + len(fields)])
+        at += len(fields)
+    member, voucher = parts["member"], parts["voucher"]
+    member._state.fields_cache["merchant"] = parts["merchant"]
+    voucher._state.fields_cache["product"] = parts["product"]
+    broken = hotpath.first_broken(row[at : at + len(hotpath.RULES)])
+    return member, parts["store"], voucher, broken, row[at + len(hotpath.RULES):]
+
+
+async def check(request):
+    """(outcome facts) for a check this path can serve, else raises Declined."""
+    token, parsed, _uses, store_id, _key = request_facts(request)
+    now = timezone.now()
+    params = {"token": token, "key": parsed.code, "store": store_id, "now": now, "uses": 1, "live": False,
+              "stale_qr": False}
+    async with (await pool()).connection() as conn:
+        row = await (await conn.execute(CHECK_LOOKUP, params)).fetchone()
+        if row is None:
+            await conn.rollback()
+            raise Declined
+        member, store, voucher, broken, _ids = _row(row)
+        if broken:
+            await conn.rollback()
+            raise Declined
+        await conn.execute(CHECKED, _attempt_params(member, store, voucher, parsed, "check", "redeemable", now))
+        await conn.commit()
+    return member, store, voucher, None
+
+
+async def redeem(request):
+    """(member, store, voucher, redemption) for a redeem this path served, else raises Declined."""
+    token, parsed, uses, store_id, key = request_facts(request)
+    now = timezone.now()
+    params = {"token": token, "key": parsed.code, "store": store_id, "now": now, "uses": uses, "live": False,
+              "stale_qr": False, "idem": key}
+    async with (await pool()).connection() as conn:
+        try:
+            async with conn.pipeline():
+                row = await (await conn.execute(REDEEM_LOOKUP, params)).fetchone()
+                if row is None:
+                    raise Declined
+                member, store, voucher, broken, (redemption_id, event_id) = _row(row)
+                if broken:
+                    raise Declined
+                voucher.uses_left -= uses
+                redemption = Redemption(
+                    pk=redemption_id, merchant_id=member.merchant_id, voucher=voucher, store=store, staff=member,
+                    uses=uses, value=hotpath.redemption_value(voucher.product, uses), at=now, idempotency_key=key,
+                    reverse_reason="",
+                )
+                event = Event(
+                    pk=event_id, merchant_id=member.merchant_id, store_id=store.pk, type="redemption.created", at=now,
+                    data=events.event_data(member.merchant, store=store, redemption=redemption, voucher=voucher),
+                    fanned_out=False,
+                )
+                cursor = await conn.execute(WRITE, {
+                    "uses": uses, "voucher": voucher.pk,
+                    **_values("redemption", redemption, REDEMPTION_COLUMNS),
+                    **_attempt_params(member, store, voucher, parsed, "redeem", "redeemed", now),
+                    **_values("event", event, EVENT_COLUMNS),
+                })
+                taken = (await cursor.fetchone())[0]
+                if taken != 1:  # the conditional write refused: never under the lock, but checked
+                    raise Declined
+                await conn.commit()
+        except (Declined, psycopg.errors.UniqueViolation):
+            await conn.rollback()
+            raise Declined from None
+    events.push_from_loop(event, member.merchant.tz)
+    return member, store, voucher, redemption
+
+
+def _values(prefix, instance, names):
+    values = {}
+    for name in names:
+        field = instance._meta.get_field(name)
+        value = getattr(instance, field.attname)
+        if name == "data":
+            value = psycopg.types.json.Jsonb(value)
+        values[f"{prefix}_{name}"] = value
+    return values
+
+
+def _attempt_params(member, store, voucher, parsed, kind, result, now):
+    attempt = Attempt(merchant_id=member.merchant_id, staff_id=member.pk, store_id=store.pk, voucher_id=voucher.pk,
+                      kind=kind, input_masked=parsed.masked[:40], result=result, at=now)
+    return _values("attempt", attempt, ATTEMPT_COLUMNS)
+

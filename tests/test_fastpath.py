@@ -1,0 +1,75 @@
+"""The counter's fast path (redemption.fastpath) answers as the DRF view does. A clerk's app with an
+API token is served from the event loop; the same requests through the test client take the DRF
+view. Both must leave the same rows and give the same answers. (PostgreSQL, a real daphne.)"""
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from redemption.models import Attempt, Event, Redemption
+from tests.processes import Server, post
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def server(db):
+    running = Server().start()
+    yield running.url
+    running.stop()
+
+
+def comparable(answer):
+    """An answer without what differs from one redemption to the next."""
+    answer = dict(answer)
+    for name in ("redemption", "voucher"):
+        if name in answer:
+            answer[name] = {k: v for k, v in answer[name].items() if k not in ("id", "at", "code_masked", "order_no_masked")}
+    return answer
+
+
+def test_a_redeem_on_the_fast_path_answers_and_records_as_the_view_does(server, api, carol, wash, issue):
+    token = Token.objects.create(user=carol.user).key
+    fast_voucher, view_voucher = issue(wash), issue(wash)
+    fast = post(server, "/api/v1/redeem/", token, {"code": fast_voucher.code, "uses": 2, "idempotency_key": "k1"})
+    view = api(carol).post("/api/v1/redeem/", {"code": view_voucher.code, "uses": 2, "idempotency_key": "k2"},
+                           format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert fast[0] == view.status_code == 200
+    assert comparable(fast[1]) == comparable(view.json())
+    for voucher in (fast_voucher, view_voucher):
+        voucher.refresh_from_db()
+        assert voucher.uses_left == 1
+        redemption = Redemption.objects.get(voucher=voucher)
+        assert (redemption.uses, str(redemption.value)) == (2, "60.000000")
+        assert Attempt.objects.filter(voucher=voucher, result="redeemed", kind="redeem").count() == 1
+        event = Event.objects.get(type="redemption.created", data__redemption__id=redemption.pk)
+        assert event.data["voucher"]["uses_left"] == 1 and event.data["store"]["id"] == redemption.store_id
+    fast_event = Event.objects.get(data__redemption__id=fast[1]["redemption"]["id"])
+    assert fast_event.data["redemption"] == fast[1]["redemption"]
+    # A repeat with the same key answers the first redemption again (through the view, as the key exists).
+    again = post(server, "/api/v1/redeem/", token, {"code": fast_voucher.code, "uses": 2, "idempotency_key": "k1"})
+    assert again[0] == 200 and again[1]["redemption"]["id"] == fast[1]["redemption"]["id"]
+    assert Redemption.objects.filter(voucher=fast_voucher).count() == 1
+
+
+def test_refusals_and_checks_answer_as_before(server, carol, meal, issue):
+    token = Token.objects.create(user=carol.user).key
+    voucher = issue(meal)
+    checked = post(server, "/api/v1/check/", token, {"code": voucher.code})
+    assert checked[0] == 200 and checked[1]["result"] == "redeemable" and checked[1]["voucher"]["uses_left"] == 1
+    assert post(server, "/api/v1/redeem/", token, {"code": voucher.code})[0] == 200
+    used = post(server, "/api/v1/redeem/", token, {"code": voucher.code})
+    assert used[0] == 409 and used[1]["result"] == "already_redeemed"
+    assert used[1]["last_redemption"]["staff"]["display_name"] == "Carol"
+    unknown = post(server, "/api/v1/redeem/", token, {"code": "0000000000000000"})
+    assert unknown[0] in (404, 422)
+    assert list(Attempt.objects.filter(voucher=voucher).order_by("id").values_list("kind", "result")) == [
+        ("check", "redeemable"), ("redeem", "redeemed"), ("redeem", "already_redeemed"),
+    ]
+
+
+def test_a_deactivated_clerk_is_refused_at_once(server, carol, meal, issue):
+    token = Token.objects.create(user=carol.user).key
+    assert post(server, "/api/v1/redeem/", token, {"code": issue(meal).code})[0] == 200
+    carol.user.is_active = False
+    carol.user.save()
+    assert post(server, "/api/v1/redeem/", token, {"code": issue(meal).code})[0] == 401
