@@ -3,16 +3,17 @@
 The common case at a busy counter: the clerk's app sends a JSON check or redeem with its API token,
 and the voucher is good. This path serves exactly that case with no thread and no ORM query:
 
-1. one statement checks the token and the member, picks the store, finds and locks the voucher,
-   evaluates every redeem rule (hotpath.RULES, the same conditions the other paths evaluate) and
+1. one statement checks the token and the member, picks the store, finds the voucher, evaluates
+   every redeem rule (hotpath.RULES, the same conditions the other paths evaluate) and
    draws the ids of the redemption and its event;
-2. one statement takes the uses (conditional, as everywhere) and writes the redemption, the attempt
-   and the event; then COMMIT, sent with it.
+2. one statement takes the uses, only if the voucher still has the uses the lookup saw and every
+   rule still holds (a compare-and-swap), and writes the redemption, the attempt and the event.
 
 Anything else (a session login, a body it does not expect, a live QR, a refusal, a repeated
-idempotency key, a member who is locked out, a race lost) rolls back, leaving nothing behind, and is
-answered by the counter's DRF view exactly as before. The guarantee of services.voucher_redeem holds
-here too: the row lock, the conditional UPDATE, the database's CHECK, the unique idempotency key.
+idempotency key, a member who is locked out, a race lost) has written nothing and is answered by the
+counter's DRF view exactly as before. The guarantee of services.voucher_redeem holds here too: the
+write is one statement whose UPDATE only succeeds on the voucher as read (PostgreSQL re-checks its
+conditions on the newest row version), the database's CHECK, the unique idempotency key.
 """
 
 import asyncio
@@ -71,8 +72,7 @@ REDEEM_LOOKUP = LOOKUP.format(ids=(
     f", nextval(pg_get_serial_sequence('{hotpath.REDEMPTION}', 'id')), "
     f"nextval(pg_get_serial_sequence('{Event._meta.db_table}', 'id'))"
 )) + (
-    f"AND NOT EXISTS (SELECT 1 FROM {hotpath.REDEMPTION} r WHERE r.staff_id = m.id AND r.idempotency_key = %(idem)s) "
-    "FOR UPDATE OF v"
+    f"AND NOT EXISTS (SELECT 1 FROM {hotpath.REDEMPTION} r WHERE r.staff_id = m.id AND r.idempotency_key = %(idem)s)"
 )
 CHECK_LOOKUP = LOOKUP.format(ids="")
 
@@ -87,9 +87,12 @@ def _insert(model, names, source=None):
 REDEMPTION_COLUMNS = ("id", "merchant", "voucher", "store", "staff", "uses", "value", "at", "idempotency_key", "reverse_reason")
 ATTEMPT_COLUMNS = ("merchant", "staff", "store", "voucher", "kind", "input_masked", "result", "at")
 EVENT_COLUMNS = ("id", "merchant", "store", "type", "data", "at", "fanned_out")
+# One statement, so one transaction: the uses are taken only if the voucher still has exactly the
+# uses the lookup saw (compare-and-swap: no other redeem came between) and every rule still holds.
 WRITE = (
-    f"WITH u AS (UPDATE {hotpath.VOUCHER} SET uses_left = uses_left - %(uses)s "
-    "WHERE id = %(voucher)s AND uses_left >= %(uses)s RETURNING id), "
+    f"WITH u AS (UPDATE {hotpath.VOUCHER} v SET uses_left = v.uses_left - %(uses)s FROM {hotpath.PRODUCT} p "
+    f"WHERE p.id = v.product_id AND v.id = %(voucher)s AND v.uses_left = %(seen)s AND {hotpath.ALL_RULES} "
+    "RETURNING v.id), "
     f"r AS ({_insert(Redemption, REDEMPTION_COLUMNS, 'u')}), "
     f"a AS ({_insert(Attempt, ATTEMPT_COLUMNS, 'u')}), "
     f"e AS ({_insert(Event, EVENT_COLUMNS, 'u')}) "
@@ -146,8 +149,9 @@ async def pool():
                 dbname=db["NAME"], user=db["USER"] or None, password=db["PASSWORD"] or None,
                 host=db["HOST"] or None, port=db["PORT"] or None,
             )
+            # Autocommit: each statement of the fast path is a transaction of its own.
             _pool = AsyncConnectionPool(info, min_size=1, max_size=settings.DB_POOL_SIZE, open=False,
-                                        kwargs={"options": "-c TimeZone=UTC"})
+                                        kwargs={"autocommit": True, "options": "-c TimeZone=UTC"})
             await _pool.open()
     return _pool
 
@@ -173,7 +177,7 @@ def _row(row):
 
 
 async def check(request):
-    """(outcome facts) for a check this path can serve, else raises Declined."""
+    """(member, store, voucher, None) for a check this path served, else raises Declined."""
     token, parsed, _uses, store_id, _key = request_facts(request)
     now = timezone.now()
     params = {"token": token, "key": parsed.code, "store": store_id, "now": now, "uses": 1, "live": False,
@@ -181,56 +185,54 @@ async def check(request):
     async with (await pool()).connection() as conn:
         row = await (await conn.execute(CHECK_LOOKUP, params)).fetchone()
         if row is None:
-            await conn.rollback()
             raise Declined
         member, store, voucher, broken, _ids = _row(row)
         if broken:
-            await conn.rollback()
             raise Declined
         await conn.execute(CHECKED, _attempt_params(member, store, voucher, parsed, "check", "redeemable", now))
-        await conn.commit()
     return member, store, voucher, None
 
 
 async def redeem(request):
-    """(member, store, voucher, redemption) for a redeem this path served, else raises Declined."""
+    """(member, store, voucher, redemption) for a redeem this path served, else raises Declined.
+
+    Two statements, each its own transaction: the lookup reads, the write changes. The write takes
+    the uses only from the voucher as the lookup saw it, so nothing is written unless the answer
+    built in between is still true; otherwise nothing was written at all, and the view answers."""
     token, parsed, uses, store_id, key = request_facts(request)
     now = timezone.now()
     params = {"token": token, "key": parsed.code, "store": store_id, "now": now, "uses": uses, "live": False,
               "stale_qr": False, "idem": key}
     async with (await pool()).connection() as conn:
+        row = await (await conn.execute(REDEEM_LOOKUP, params)).fetchone()
+        if row is None:
+            raise Declined
+        member, store, voucher, broken, (redemption_id, event_id) = _row(row)
+        if broken:
+            raise Declined
+        seen = voucher.uses_left
+        voucher.uses_left -= uses
+        redemption = Redemption(
+            pk=redemption_id, merchant_id=member.merchant_id, voucher=voucher, store=store, staff=member,
+            uses=uses, value=hotpath.redemption_value(voucher.product, uses), at=now, idempotency_key=key,
+            reverse_reason="",
+        )
+        event = Event(
+            pk=event_id, merchant_id=member.merchant_id, store_id=store.pk, type="redemption.created", at=now,
+            data=events.event_data(member.merchant, store=store, redemption=redemption, voucher=voucher),
+            fanned_out=False,
+        )
         try:
-            async with conn.pipeline():
-                row = await (await conn.execute(REDEEM_LOOKUP, params)).fetchone()
-                if row is None:
-                    raise Declined
-                member, store, voucher, broken, (redemption_id, event_id) = _row(row)
-                if broken:
-                    raise Declined
-                voucher.uses_left -= uses
-                redemption = Redemption(
-                    pk=redemption_id, merchant_id=member.merchant_id, voucher=voucher, store=store, staff=member,
-                    uses=uses, value=hotpath.redemption_value(voucher.product, uses), at=now, idempotency_key=key,
-                    reverse_reason="",
-                )
-                event = Event(
-                    pk=event_id, merchant_id=member.merchant_id, store_id=store.pk, type="redemption.created", at=now,
-                    data=events.event_data(member.merchant, store=store, redemption=redemption, voucher=voucher),
-                    fanned_out=False,
-                )
-                cursor = await conn.execute(WRITE, {
-                    "uses": uses, "voucher": voucher.pk,
-                    **_values("redemption", redemption, REDEMPTION_COLUMNS),
-                    **_attempt_params(member, store, voucher, parsed, "redeem", "redeemed", now),
-                    **_values("event", event, EVENT_COLUMNS),
-                })
-                taken = (await cursor.fetchone())[0]
-                if taken != 1:  # the conditional write refused: never under the lock, but checked
-                    raise Declined
-                await conn.commit()
-        except (Declined, psycopg.errors.UniqueViolation):
-            await conn.rollback()
+            cursor = await conn.execute(WRITE, {
+                **params, "store": store.pk, "voucher": voucher.pk, "seen": seen,
+                **_values("redemption", redemption, REDEMPTION_COLUMNS),
+                **_attempt_params(member, store, voucher, parsed, "redeem", "redeemed", now),
+                **_values("event", event, EVENT_COLUMNS),
+            })
+        except psycopg.errors.UniqueViolation:  # the same key, at the same moment
             raise Declined from None
+        if (await cursor.fetchone())[0] != 1:  # another redeem came between: the view decides
+            raise Declined
     events.push_from_loop(event, member.merchant.tz)
     return member, store, voucher, redemption
 

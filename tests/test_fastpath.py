@@ -73,3 +73,17 @@ def test_a_deactivated_clerk_is_refused_at_once(server, carol, meal, issue):
     carol.user.is_active = False
     carol.user.save()
     assert post(server, "/api/v1/redeem/", token, {"code": issue(meal).code})[0] == 401
+
+
+def test_thirty_scans_at_once_of_a_three_use_pass_redeem_exactly_three(server, carol, wash, issue):
+    import concurrent.futures
+    from collections import Counter
+
+    token = Token.objects.create(user=carol.user).key
+    voucher = issue(wash)
+    with concurrent.futures.ThreadPoolExecutor(30) as pool:
+        answers = list(pool.map(lambda _: post(server, "/api/v1/redeem/", token, {"code": voucher.code}), range(30)))
+    assert Counter(status for status, _ in answers) == {200: 3, 409: 27}
+    voucher.refresh_from_db()
+    assert voucher.uses_left == 0 and Redemption.objects.filter(voucher=voucher).count() == 3
+    assert Event.objects.filter(type="redemption.created").count() == 3
