@@ -14,8 +14,10 @@ from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
+from django.contrib.messages.storage import default_storage
 from django.contrib.sessions import middleware as sessions
 from django.middleware import clickjacking, common, csrf, locale, security
+from django.utils.functional import SimpleLazyObject, empty
 
 
 class Inline:
@@ -73,9 +75,16 @@ class AuthenticationMiddleware(Inline, auth.AuthenticationMiddleware):
 
 
 class MessageMiddleware(Inline, messages.MessageMiddleware):
+    """Messages are only made for the admin's pages: the storage is built the first time it is used."""
+
+    def process_request(self, request):
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
     async def respond(self, request, response):
         storage = getattr(request, "_messages", None)
-        if storage is not None and (storage.used or storage.added_new):
+        if storage is None or storage._wrapped is empty:
+            return response
+        if storage.used or storage.added_new:
             return await sync_to_async(self.process_response)(request, response)
         return response
 
