@@ -7,7 +7,8 @@ and the voucher is good. This path serves exactly that case with no thread and n
    every redeem rule (hotpath.RULES, the same conditions the other paths evaluate) and
    draws the ids of the redemption and its event;
 2. one statement takes the uses, only if the voucher still has the uses the lookup saw and every
-   rule still holds (a compare-and-swap), and writes the redemption, the attempt and the event.
+   rule still holds (a compare-and-swap), noting the voucher's first use, and writes the
+   redemption, adds it to its day's total (an upsert), and writes the attempt and the event.
 
 Anything else (a session login, a body it does not expect, a live QR, a refusal, a repeated
 idempotency key, a member who is locked out, a race lost) has written nothing and is answered by the
@@ -28,7 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 from rest_framework.authtoken.models import Token
 
 from redemption import codes, events, hotpath
-from redemption.models import Attempt, Event, Redemption
+from redemption.models import Attempt, DailyTotal, Event, Redemption
 from staff.models import Membership, Merchant, Role, Store
 
 USER = get_user_model()._meta
@@ -89,11 +90,14 @@ ATTEMPT_COLUMNS = ("merchant", "staff", "store", "voucher", "kind", "input_maske
 EVENT_COLUMNS = ("id", "merchant", "store", "type", "data", "at", "fanned_out")
 # One statement, so one transaction: the uses are taken only if the voucher still has exactly the
 # uses the lookup saw (compare-and-swap: no other redeem came between) and every rule still holds.
+# The redemption is added to its day's total in the same statement (hotpath.ADD_TO_DAILY_TOTAL).
 WRITE = (
-    f"WITH u AS (UPDATE {hotpath.VOUCHER} v SET uses_left = v.uses_left - %(uses)s FROM {hotpath.PRODUCT} p "
+    f"WITH u AS (UPDATE {hotpath.VOUCHER} v SET uses_left = v.uses_left - %(uses)s, "
+    f"first_used_at = {hotpath.first_use('%(redemption_at)s', 'v')} FROM {hotpath.PRODUCT} p "
     f"WHERE p.id = v.product_id AND v.id = %(voucher)s AND v.uses_left = %(seen)s AND {hotpath.ALL_RULES} "
     "RETURNING v.id), "
     f"r AS ({_insert(Redemption, REDEMPTION_COLUMNS, 'u')}), "
+    f"d AS ({_insert(DailyTotal, hotpath.DAILY_COLUMNS, 'u')}{hotpath.ADD_TO_DAILY_TOTAL}), "
     f"a AS ({_insert(Attempt, ATTEMPT_COLUMNS, 'u')}), "
     f"e AS ({_insert(Event, EVENT_COLUMNS, 'u')}) "
     "SELECT count(*) FROM u"
@@ -222,10 +226,15 @@ async def redeem(request):
             data=events.event_data(member.merchant, store=store, redemption=redemption, voucher=voucher),
             fanned_out=False,
         )
+        total = hotpath.daily_total_row(
+            merchant_id=member.merchant_id, tz=member.merchant.tz, store_id=store.pk, staff_id=member.pk,
+            channel=voucher.channel, uses=uses, value=redemption.value, at=now,
+        )
         try:
             cursor = await conn.execute(WRITE, {
                 **params, "store": store.pk, "voucher": voucher.pk, "seen": seen,
                 **_values("redemption", redemption, REDEMPTION_COLUMNS),
+                **{f"dailytotal_{name}": value for name, value in zip(hotpath.DAILY_COLUMNS, total)},
                 **_attempt_params(member, store, voucher, parsed, "redeem", "redeemed", now),
                 **_values("event", event, EVENT_COLUMNS),
             })

@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
-from redemption.models import Attempt, Event, Product, Redemption, Voucher
+from redemption.models import Attempt, DailyTotal, Event, Product, Redemption, Voucher
 from staff.models import Membership, Store
 
 UTC = dt.timezone.utc
@@ -58,12 +58,21 @@ def _db_time(moment):
     return connection.ops.adapt_datetimefield_value(moment)
 
 
+def _db_value(value):
+    if isinstance(value, dt.datetime):
+        return _db_time(value)
+    if isinstance(value, dt.date):
+        return connection.ops.adapt_datefield_value(value)
+    return value
+
+
 MEMBER_STORES = Membership.stores.through._meta
 PRODUCT_STORES = Product.stores.through._meta
 STORE = Store._meta.db_table
 VOUCHER = Voucher._meta.db_table
 PRODUCT = Product._meta.db_table
 REDEMPTION = Redemption._meta.db_table
+DAILY_TOTAL = DailyTotal._meta.db_table
 
 STORE_FIELDS = _fields(Store, {"id", "merchant_id", "name"})
 VOUCHER_FIELDS = _fields(Voucher, {
@@ -155,23 +164,64 @@ def find_voucher(merchant_id, store_id, parsed, *, uses, now, lock=False):
     return voucher
 
 
-def take_uses(voucher_id, uses):
-    """Conditional write: takes the uses only if they are still there. True when it did."""
+def _earliest(column, moment):
+    """SQL for the earlier of a column that may be empty and a moment (an SQL expression)."""
+    return f"CASE WHEN {column} IS NULL OR {moment} < {column} THEN {moment} ELSE {column} END"
+
+
+def _latest(column, moment):
+    return f"CASE WHEN {column} IS NULL OR {moment} > {column} THEN {moment} ELSE {column} END"
+
+
+def first_use(at, alias=None):
+    """The voucher's first_used_at once a redemption at `at` (an SQL parameter) stands. The earlier
+    of the two rather than the first one written: a redeem whose time was taken before another's
+    may reach the voucher row after it."""
+    column = _column(Voucher._meta, "first_used_at")
+    return _earliest(f"{alias}.{column}" if alias else column, at)
+
+
+TAKE_USES = (
+    f"UPDATE {VOUCHER} SET uses_left = uses_left - %(uses)s, first_used_at = {first_use('%(at)s')} "
+    "WHERE id = %(voucher)s AND uses_left >= %(uses)s"
+)
+
+
+def take_uses(voucher_id, uses, at):
+    """Conditional write: takes the uses only if they are still there (and notes the first use).
+    True when it did."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {VOUCHER} SET uses_left = uses_left - %s WHERE id = %s AND uses_left >= %s",
-            [uses, voucher_id, uses],
-        )
+        cursor.execute(TAKE_USES, {"uses": uses, "voucher": voucher_id, "at": _db_time(at)})
         return cursor.rowcount == 1
 
 
-def _insert(model, values, returning=True):
+# A redemption's day total: the key, then what one redemption adds (the reversed columns start at 0).
+DAILY_KEY = ("merchant", "day", "store", "staff", "channel")
+DAILY_COLUMNS = (*DAILY_KEY, "redemptions", "uses", "value", "reversed", "reversed_uses", "reversed_value",
+                 "first_at", "last_at")
+_DAILY = {name: _column(DailyTotal._meta, name) for name in DAILY_COLUMNS}
+# The upsert's second half, shared with the fast path's WRITE. ON CONFLICT ... DO UPDATE is
+# PostgreSQL's and SQLite's alike; the row stays locked until the redemption's transaction ends.
+ADD_TO_DAILY_TOTAL = (
+    f" ON CONFLICT ({', '.join(_DAILY[n] for n in DAILY_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{_DAILY[n]} = {DAILY_TOTAL}.{_DAILY[n]} + EXCLUDED.{_DAILY[n]}" for n in ("redemptions", "uses", "value"))
+    + f", {_DAILY['first_at']} = {_earliest(f'{DAILY_TOTAL}.' + _DAILY['first_at'], 'EXCLUDED.' + _DAILY['first_at'])}"
+    + f", {_DAILY['last_at']} = {_latest(f'{DAILY_TOTAL}.' + _DAILY['last_at'], 'EXCLUDED.' + _DAILY['last_at'])}"
+)
+
+
+def daily_total_row(*, merchant_id, tz, store_id, staff_id, channel, uses, value, at):
+    """What one redemption adds to its day's total, by DAILY_COLUMNS: its day is the merchant's."""
+    return (merchant_id, at.astimezone(tz).date(), store_id, staff_id, channel, 1, uses, value, 0, 0, 0, at, at)
+
+
+def _insert(model, values, returning=True, suffix=""):
     fields = [model._meta.get_field(name) for name in values]
     sql = (
         f"INSERT INTO {model._meta.db_table} ({', '.join(f.column for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})" + (" RETURNING id" if returning else "")
+        f"VALUES ({', '.join(['%s'] * len(fields))})" + suffix + (" RETURNING id" if returning else "")
     )
-    params = [_db_time(v) if isinstance(v, dt.datetime) else v for v in values.values()]
+    params = [_db_value(v) for v in values.values()]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0] if returning else None
@@ -190,6 +240,7 @@ def redemption_value(product, uses):
 
 
 def create_redemption(*, merchant_id, voucher, store, staff, uses, at, idempotency_key):
+    """Write the redemption and add it to its day's total (staff.merchant gives the day)."""
     value = redemption_value(voucher.product, uses)
     redemption = Redemption(
         merchant_id=merchant_id, voucher=voucher, store=store, staff=staff, uses=uses, value=value, at=at,
@@ -199,6 +250,9 @@ def create_redemption(*, merchant_id, voucher, store, staff, uses, at, idempoten
         "merchant": merchant_id, "voucher": voucher.pk, "store": store.pk, "staff": staff.pk, "uses": uses,
         "value": value, "at": at, "idempotency_key": idempotency_key, "reverse_reason": "",
     })
+    total = daily_total_row(merchant_id=merchant_id, tz=staff.merchant.tz, store_id=store.pk, staff_id=staff.pk,
+                            channel=voucher.channel, uses=uses, value=value, at=at)
+    _insert(DailyTotal, dict(zip(DAILY_COLUMNS, total)), returning=False, suffix=ADD_TO_DAILY_TOTAL)
     return _saved(redemption, pk)
 
 

@@ -136,6 +136,9 @@ class Voucher(models.Model):
         "self", models.PROTECT, null=True, blank=True, related_name="replaced_by", verbose_name=_("reissued for")
     )
     created_at = models.DateTimeField(_("issued"), default=timezone.now)
+    # The time of its earliest standing redemption (None while it has none), kept by the redeem's own
+    # UPDATE and by reversals, so product stats read this table alone.
+    first_used_at = models.DateTimeField(_("first used"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("voucher")
@@ -149,7 +152,11 @@ class Voucher(models.Model):
             models.CheckConstraint(condition=Q(uses_left__gte=0), name="voucher_uses_left_not_negative"),
             models.CheckConstraint(condition=Q(uses_left__lte=F("uses_total")), name="voucher_uses_left_within_total"),
         ]
-        indexes = [models.Index(fields=["merchant", "order_no"])]
+        indexes = [
+            models.Index(fields=["merchant", "order_no"]),
+            # Product stats read the vouchers issued in a range of days.
+            models.Index(fields=["merchant", "created_at"], name="voucher_issued"),
+        ]
 
     def __str__(self):
         return codes.mask(self.code)
@@ -207,6 +214,42 @@ class Redemption(models.Model):
         return self.reversed_at is not None
 
 
+class DailyTotal(models.Model):
+    """One merchant-local day of one staff member at one store, for one sales channel: what the
+    staff, store and daily figures add up instead of every redemption.
+
+    Written in the redemption's own transaction (an upsert beside the redemption's INSERT, in both
+    redeem paths) and adjusted by reversals on the row of the day the redemption was made: a day's
+    figures change only by later reversals. `redemptions`, `uses` and `value` count every
+    redemption made that day, reversed or not, and the `reversed_` columns those of them reversed
+    since; `first_at` and `last_at` are of the ones still standing (None when none is).
+    """
+
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    store = models.ForeignKey(Store, models.CASCADE, related_name="+")
+    staff = models.ForeignKey("staff.Membership", models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    redemptions = models.PositiveIntegerField(default=0)
+    uses = models.PositiveIntegerField(default=0)
+    value = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+    reversed = models.PositiveIntegerField(default=0)
+    reversed_uses = models.PositiveIntegerField(default=0)
+    reversed_value = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+    first_at = models.DateTimeField(null=True)
+    last_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            # The upsert's conflict target; ranges of days of one merchant are read along it too.
+            models.UniqueConstraint(fields=["merchant", "day", "store", "staff", "channel"], name="daily_total_key"),
+        ]
+
+
+# The results of an attempt that was not refused; every other result counts as a refused attempt.
+PASSED = ("redeemed", "redeemable")
+
+
 class Attempt(models.Model):
     """Every check and redeem, refused or not: the record behind "was it used already?" disputes."""
 
@@ -227,7 +270,14 @@ class Attempt(models.Model):
         verbose_name = _("attempt")
         verbose_name_plural = _("attempts")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["staff", "at"]), models.Index(fields=["merchant", "at"])]
+        indexes = [
+            models.Index(fields=["staff", "at"]),
+            models.Index(fields=["merchant", "at"]),
+            # Refusals are few among the attempts: stats count them through this index, and an
+            # attempt that passed (every redeem writes one) adds nothing to it.
+            models.Index(fields=["merchant", "at", "staff", "store"], name="attempt_refused",
+                         condition=~Q(result__in=PASSED)),
+        ]
 
 
 class Event(models.Model):

@@ -5,10 +5,10 @@ import statistics
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Max, Min, OuterRef, Q, Sum
+from django.db.models import Aggregate, Count, F, FloatField, Max, Min, Q, Sum
 from django.utils import timezone
 
-from redemption.models import Attempt, Redemption, Voucher, VoucherStatus, status_filter
+from redemption.models import PASSED, Attempt, DailyTotal, Redemption, Voucher, VoucherStatus, status_filter
 
 VOUCHER_STATUSES = tuple(VoucherStatus.values)
 
@@ -60,36 +60,36 @@ def _money(value):
 def redemption_stats(*, member, by, day_from, day_to, store=None):
     """Per staff member or per store: redemptions, uses, face value, refused attempts, reversals.
 
+    Added up from the daily totals (models.DailyTotal), never from the redemptions themselves.
     Reversed redemptions count only under `reversed`. Each redemption carries what its uses were
     worth (face_value / uses_per_voucher each), summed exactly and rounded once at the end.
     """
     key = {"staff": "staff_id", "store": "store_id"}[by]
-    start, end = day_bounds(day_from, day_to, member.merchant.tz)
-    scope = Q(merchant_id=member.merchant_id, at__gte=start, at__lt=end)
+    stores = Q()
     if not member.is_owner:
-        scope &= Q(store_id__in=member.store_ids())
+        stores &= Q(store_id__in=member.store_ids())
     if store:
-        scope &= Q(store_id=store)
+        stores &= Q(store_id=store)
     rows = {}
 
     def row(id_):
         return rows.setdefault(id_, {"redemptions": 0, "uses": 0, "face_value_total": Decimal(0),
                                      "refused_attempts": 0, "reversed": 0, "first_at": None, "last_at": None})
 
-    standing = ExpressionWrapper(Q(reversed_at__isnull=True), output_field=BooleanField())
     groups = (
-        Redemption.objects.filter(scope).values(key, standing=standing)
-        .annotate(n=Count("id"), uses=Sum("uses"), value=Sum("value"), first=Min("at"), last=Max("at"))
+        DailyTotal.objects.filter(stores, merchant_id=member.merchant_id, day__gte=day_from, day__lte=day_to)
+        .values(key)
+        .annotate(n=Sum("redemptions"), n_reversed=Sum("reversed"), uses=Sum("uses"), uses_reversed=Sum("reversed_uses"),
+                  value=Sum("value"), value_reversed=Sum("reversed_value"), first=Min("first_at"), last=Max("last_at"))
     )
     for g in groups:
-        r = row(g[key])
-        if not g["standing"]:
-            r["reversed"] += g["n"]
-            continue
-        r.update(redemptions=g["n"], uses=g["uses"], face_value_total=Decimal(g["value"]),
-                 first_at=g["first"], last_at=g["last"])
+        row(g[key]).update(
+            redemptions=g["n"] - g["n_reversed"], uses=g["uses"] - g["uses_reversed"], reversed=g["n_reversed"],
+            face_value_total=Decimal(g["value"]) - Decimal(g["value_reversed"]), first_at=g["first"], last_at=g["last"],
+        )
+    start, end = day_bounds(day_from, day_to, member.merchant.tz)
     refused = (
-        Attempt.objects.filter(scope).exclude(result__in=("redeemed", "redeemable"))
+        Attempt.objects.filter(stores, ~Q(result__in=PASSED), merchant_id=member.merchant_id, at__gte=start, at__lt=end)
         .exclude(**{key: None}).values(key).annotate(n=Count("id"))
     )
     for g in refused:
@@ -99,55 +99,40 @@ def redemption_stats(*, member, by, day_from, day_to, store=None):
     return rows
 
 
+class _MedianHours(Aggregate):
+    """The median of a duration, in hours (PostgreSQL's percentile_cont). Sorted as seconds in
+    double precision: EXTRACT(EPOCH ...) would give numeric, a third slower over 200,000 vouchers."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY date_part('epoch', %(expressions)s) / 3600)"
+    output_field = FloatField()
+
+
 def product_stats(*, merchant, day_from, day_to):
     """Per product, over the vouchers issued in the range: issued, redeemed, voided, expired unused,
-    and the median hours from issue to first standing use. Counted by the database in two queries."""
+    and the median hours from issue to first standing use. Read from the vouchers alone: each keeps
+    the time of its first standing use (Voucher.first_used_at)."""
     start, end = day_bounds(day_from, day_to, merchant.tz)
     now = timezone.now()
-    voided = Q(state=Voucher.State.VOIDED)
-    vouchers = Voucher.objects.filter(merchant=merchant, created_at__gte=start, created_at__lt=end).annotate(
-        used=Exists(Redemption.objects.filter(voucher=OuterRef("pk"), reversed_at=None))
-    )
+    voided, used = Q(state=Voucher.State.VOIDED), Q(first_used_at__isnull=False)
+    vouchers = Voucher.objects.filter(merchant=merchant, created_at__gte=start, created_at__lt=end)
     figures = {
-        row.pop("product_id"): row
-        for row in vouchers.values("product_id").annotate(
-            issued=Count("id"),
-            voided=Count("id", filter=voided),
-            redeemed=Count("id", filter=Q(used=True) & ~voided),
-            expired_unused=Count("id", filter=Q(used=False) & ~voided & Q(valid_until__lt=now)),
-        )
+        "issued": Count("id"),
+        "voided": Count("id", filter=voided),
+        "redeemed": Count("id", filter=used & ~voided),
+        "expired_unused": Count("id", filter=~used & ~voided & Q(valid_until__lt=now)),
     }
-    for product_id, median in _median_hours_to_redeem(merchant, start, end).items():
-        figures[product_id]["median_hours"] = median
-    return figures
-
-
-_MEDIAN_HOURS_SQL = """
-    SELECT f.product_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY f.hours)
-    FROM (SELECT v.product_id, EXTRACT(EPOCH FROM MIN(r.at) - v.created_at) / 3600 AS hours
-          FROM redemption_voucher v
-          JOIN redemption_redemption r ON r.voucher_id = v.id AND r.reversed_at IS NULL
-          WHERE v.merchant_id = %s AND v.created_at >= %s AND v.created_at < %s AND v.state <> 'voided'
-          GROUP BY v.id, v.product_id, v.created_at) f
-    GROUP BY f.product_id
-"""
-
-
-def _median_hours_to_redeem(merchant, start, end):
-    if connection.vendor == "postgresql":
+    in_python = connection.vendor != "postgresql"
+    if not in_python:
         # The median in the database: a year of a busy shop is too many rows to bring into Python.
-        with connection.cursor() as cursor:
-            cursor.execute(_MEDIAN_HOURS_SQL, [merchant.pk, start, end])
-            return {product_id: float(median) for product_id, median in cursor.fetchall()}
-    hours = {}
-    firsts = (
-        Redemption.objects.filter(voucher__merchant=merchant, voucher__created_at__gte=start,
-                                  voucher__created_at__lt=end, reversed_at=None)
-        .exclude(voucher__state=Voucher.State.VOIDED)
-        .values("voucher_id", "voucher__product_id", "voucher__created_at").annotate(first=Min("at"))
-    )
-    for row in firsts:
-        hours.setdefault(row["voucher__product_id"], []).append(
-            (row["first"] - row["voucher__created_at"]).total_seconds() / 3600
-        )
-    return {product_id: statistics.median(values) for product_id, values in hours.items()}
+        figures["median_hours"] = _MedianHours(F("first_used_at") - F("created_at"), filter=used & ~voided)
+    figures = {row.pop("product_id"): row for row in vouchers.values("product_id").annotate(**figures)}
+    if in_python:
+        hours = {}
+        for product_id, issued, first_used in vouchers.filter(used & ~voided).values_list(
+            "product_id", "created_at", "first_used_at"
+        ):
+            hours.setdefault(product_id, []).append((first_used - issued).total_seconds() / 3600)
+        for product_id, values in hours.items():
+            figures[product_id]["median_hours"] = statistics.median(values)
+    return figures

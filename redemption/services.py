@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from redemption import codes, events, hotpath
 from redemption.reasons import GUESS_REASONS, Refusal
-from redemption.models import Attempt, Channel, Product, Redemption, Voucher, new_token
+from redemption.models import Attempt, Channel, DailyTotal, Product, Redemption, Voucher, new_token
 from staff.models import Membership, Role, Store
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def _redeem_locked(member, store, parsed, uses, idempotency_key):
         raise
     # Conditional even under the lock: if anything ever reaches this row without the lock,
     # the WHERE clause still refuses to go below zero.
-    if not hotpath.take_uses(voucher.pk, uses):
+    if not hotpath.take_uses(voucher.pk, uses, now):
         raise Refusal("already_redeemed", voucher)
     voucher.uses_left -= uses
     redemption = hotpath.create_redemption(
@@ -221,13 +221,20 @@ def redemption_reverse(*, member: Membership, redemption_id, reason="") -> Redem
     if not allowed:
         raise Refusal("forbidden")
     with transaction.atomic():
+        # The voucher first, as a redeem locks it: a redeem of it that committed meanwhile is seen
+        # by the statements below (each reads afresh once the lock is ours), so its first use is not lost.
+        list(Voucher.objects.select_for_update().filter(pk=redemption.voucher_id).values_list("pk"))
         # Compare-and-swap: of two reversals at once, only the one that flips reversed_at gives uses back.
         flipped = Redemption.objects.filter(pk=redemption.pk, reversed_at=None).update(
             reversed_at=now, reversed_by=member, reverse_reason=reason[:200]
         )
         if not flipped:
             raise Refusal("already_reversed")
-        Voucher.objects.filter(pk=redemption.voucher_id).update(uses_left=F("uses_left") + redemption.uses)
+        standing = Redemption.objects.filter(voucher_id=redemption.voucher_id, reversed_at=None)
+        Voucher.objects.filter(pk=redemption.voucher_id).update(
+            uses_left=F("uses_left") + redemption.uses, first_used_at=Subquery(standing.order_by("at").values("at")[:1])
+        )
+        _take_off_daily_total(redemption, member.merchant.tz)
         redemption.reversed_at, redemption.reversed_by, redemption.reverse_reason = now, member, reason[:200]
         redemption.voucher.uses_left += redemption.uses
         events.emit(
@@ -235,6 +242,29 @@ def redemption_reverse(*, member: Membership, redemption_id, reason="") -> Redem
             redemption=redemption, voucher=redemption.voucher,
         )
     return redemption
+
+
+def _take_off_daily_total(redemption, tz):
+    """Count a reversed redemption as reversed in the total of the day it was made, and find that
+    total's first and last standing redemption again."""
+    day = redemption.at.astimezone(tz).date()
+    key = {"merchant_id": redemption.merchant_id, "day": day, "store_id": redemption.store_id,
+           "staff_id": redemption.staff_id, "channel": redemption.voucher.channel}
+    # Locked before it is read: a redeem adding to this total that commits meanwhile is then counted
+    # in first_at / last_at below (an UPDATE that waited would read the redemptions as they were).
+    if not list(DailyTotal.objects.select_for_update().filter(**key).values_list("pk")):
+        return
+    start, end = (dt.datetime.combine(d, dt.time.min, tzinfo=tz) for d in (day, day + dt.timedelta(days=1)))
+    standing = Redemption.objects.filter(
+        merchant_id=redemption.merchant_id, store_id=redemption.store_id, staff_id=redemption.staff_id,
+        voucher__channel=key["channel"], at__gte=start, at__lt=end, reversed_at=None,
+    )
+    DailyTotal.objects.filter(**key).update(
+        reversed=F("reversed") + 1, reversed_uses=F("reversed_uses") + redemption.uses,
+        reversed_value=F("reversed_value") + redemption.value,
+        first_at=Subquery(standing.order_by("at").values("at")[:1]),
+        last_at=Subquery(standing.order_by("-at").values("at")[:1]),
+    )
 
 
 def validity_for(product, issued_at, tz):

@@ -9,12 +9,14 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from redemption.models import Attempt, Redemption
+from tests.totals import assert_totals_add_up
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def hammer(members, body_for, n, path="/api/v1/redeem/"):
-    """n threads at once, thread i acting as members[i % len(members)]; returns (status, json) per thread."""
+    """n threads at once, thread i acting as members[i % len(members)] (at path(i) when path is a
+    function); returns (status, json) per thread."""
     tokens = [Token.objects.get_or_create(user=m.user)[0].key for m in members]
     barrier = threading.Barrier(n)
     results = [None] * n
@@ -24,7 +26,7 @@ def hammer(members, body_for, n, path="/api/v1/redeem/"):
         client.credentials(HTTP_AUTHORIZATION=f"Token {tokens[i % len(tokens)]}")
         try:
             barrier.wait()
-            response = client.post(path, body_for(i), format="json")
+            response = client.post(path(i) if callable(path) else path, body_for(i), format="json")
             results[i] = (response.status_code, response.json())
         finally:
             connection.close()
@@ -86,3 +88,20 @@ def test_reversing_at_once_gives_the_uses_back_once(carol, olivia, wash, issue):
     assert Counter(status for status, _ in results) == {200: 1, 409: 9}
     voucher.refresh_from_db()
     assert voucher.uses_left == 3
+
+
+def test_redeems_and_reversals_at_once_keep_the_day_totals_exact(carol, olivia, meal, wash, issue):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=carol.user)[0].key}")
+    pass_ = issue(wash)
+    earlier = [client.post("/api/v1/redeem/", {"code": pass_.code}, format="json").json()["redemption"]["id"]
+               for _ in range(2)]
+    codes = [issue(meal).code for _ in range(10)] + [pass_.code]
+    # Thread i < 11 redeems as carol (every one adds to the same day's total); the last two reverse
+    # the pass's earlier uses as olivia, its first use among them.
+    members = [carol] * 11 + [olivia] * 2
+    paths = ["/api/v1/redeem/"] * 11 + [f"/api/v1/redemptions/{rid}/reverse/" for rid in earlier]
+    bodies = [{"code": code} for code in codes] + [{"reason": "x"}] * 2
+    results = hammer(members, lambda i: bodies[i], 13, path=lambda i: paths[i])
+    assert [status for status, _ in results] == [200] * 13
+    assert_totals_add_up()

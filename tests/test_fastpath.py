@@ -2,11 +2,14 @@
 API token is served from the event loop; the same requests through the test client take the DRF
 view. Both must leave the same rows and give the same answers. (PostgreSQL, a real daphne.)"""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from rest_framework.authtoken.models import Token
 
 from redemption.models import Attempt, Event, Redemption
 from tests.processes import Server, post
+from tests.totals import assert_totals_add_up
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -87,3 +90,20 @@ def test_thirty_scans_at_once_of_a_three_use_pass_redeem_exactly_three(server, c
     voucher.refresh_from_db()
     assert voucher.uses_left == 0 and Redemption.objects.filter(voucher=voucher).count() == 3
     assert Event.objects.filter(type="redemption.created").count() == 3
+
+
+def test_the_fast_path_adds_to_the_day_total_and_notes_the_first_use(server, api, olivia, carol, meal, wash, issue):
+    token = Token.objects.create(user=carol.user).key
+    pass_, meals = issue(wash), [issue(meal) for _ in range(12)] + [issue(meal, channel="pdd") for _ in range(4)]
+    first = post(server, "/api/v1/redeem/", token, {"code": pass_.code})[1]["redemption"]["id"]
+    # Many scans of one clerk at once: they all add to the same day's totals.
+    codes = [v.code for v in meals] + [pass_.code] * 4
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda code: post(server, "/api/v1/redeem/", token, {"code": code}), codes))
+    assert sum(status == 200 for status, _ in answers) == 18
+    assert_totals_add_up()
+    assert api(olivia).post(f"/api/v1/redemptions/{first}/reverse/", {"reason": "点错了"}, format="json").status_code == 200
+    assert post(server, "/api/v1/redeem/", token, {"code": pass_.code})[0] == 200
+    assert_totals_add_up()
+    [row] = api(olivia).get("/api/v1/stats/staff/").json()
+    assert (row["redemptions"], row["uses"], row["reversed"], row["face_value_total"]) == (19, 19, 1, "1658.00")

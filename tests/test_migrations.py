@@ -115,3 +115,55 @@ def test_the_move_can_be_undone_and_done_again(migrator):
     back = migrator.apply_tested_migration(FIRST_RELEASE)
     assert back.apps.get_model("redemption", "Merchant").objects.get(pk=ids["merchant"]).name == "鲜味小馆"
     assert back.apps.get_model("redemption", "Store").objects.count() == 2
+
+
+TOTALS = [("redemption", "0008_daily_totals_and_first_use")]
+
+
+def utc(*args):
+    return dt.datetime(*args, tzinfo=dt.timezone.utc)
+
+
+def test_an_upgrade_fills_the_daily_totals_and_first_uses(migrator):
+    old = migrator.apply_initial_migration(AFTER_MOVE)
+    get = old.apps.get_model
+    User, Merchant, Store, Membership = (get("auth", "User"), get("staff", "Merchant"), get("staff", "Store"),
+                                         get("staff", "Membership"))
+    Product, Voucher, Redemption = get("redemption", "Product"), get("redemption", "Voucher"), get("redemption", "Redemption")
+    shanghai = Merchant.objects.create(name="鲜味小馆", time_zone="Asia/Shanghai")
+    new_york = Merchant.objects.create(name="Deli", time_zone="America/New_York")
+    east, deli = Store.objects.create(merchant=shanghai, name="东店"), Store.objects.create(merchant=new_york, name="Deli")
+    zhang = Membership.objects.create(user=User.objects.create(username="zhang"), merchant=shanghai, display_name="小张")
+    sam = Membership.objects.create(user=User.objects.create(username="sam"), merchant=new_york, display_name="Sam")
+
+    def voucher(merchant, code, channel, uses):
+        product = Product.objects.create(merchant=merchant, name=code, face_value=Decimal("100.00"), uses_per_voucher=uses)
+        return Voucher.objects.create(merchant=merchant, product=product, code=code, token=code * 6, channel=channel,
+                                      order_no=code, uses_total=uses, uses_left=0)
+
+    def redemption(voucher, store, staff, at, uses=1, reversed_at=None):
+        return Redemption.objects.create(merchant=voucher.merchant, voucher=voucher, store=store, staff=staff, uses=uses,
+                                         value=Decimal("20") * uses, at=at, reversed_at=reversed_at)
+
+    wash, meal, bagel = voucher(shanghai, "WASH", "pdd", 5), voucher(shanghai, "MEAL", "meituan", 1), voucher(new_york, "BAGL", "manual", 1)
+    redemption(wash, east, zhang, utc(2026, 11, 20, 15, 59), uses=2)  # 23:59 on the 20th in Shanghai
+    redemption(wash, east, zhang, utc(2026, 11, 20, 16, 1), reversed_at=utc(2026, 11, 21, 1))  # 00:01 on the 21st
+    redemption(wash, east, zhang, utc(2026, 11, 21, 4))
+    redemption(meal, east, zhang, utc(2026, 11, 21, 2), reversed_at=utc(2026, 11, 21, 3))
+    redemption(bagel, deli, sam, utc(2026, 11, 21, 3))  # 22:00 on the 20th in New York
+
+    new = migrator.apply_tested_migration(TOTALS)
+    get = new.apps.get_model
+    totals = {
+        (t.merchant_id, t.day.isoformat(), t.channel): (t.redemptions, t.uses, t.value, t.reversed, t.reversed_uses,
+                                                        t.reversed_value, t.first_at, t.last_at)
+        for t in get("redemption", "DailyTotal").objects.all()
+    }
+    assert totals == {
+        (shanghai.pk, "2026-11-20", "pdd"): (1, 2, 40, 0, 0, 0, utc(2026, 11, 20, 15, 59), utc(2026, 11, 20, 15, 59)),
+        (shanghai.pk, "2026-11-21", "pdd"): (2, 2, 40, 1, 1, 20, utc(2026, 11, 21, 4), utc(2026, 11, 21, 4)),
+        (shanghai.pk, "2026-11-21", "meituan"): (1, 1, 20, 1, 1, 20, None, None),
+        (new_york.pk, "2026-11-20", "manual"): (1, 1, 20, 0, 0, 0, utc(2026, 11, 21, 3), utc(2026, 11, 21, 3)),
+    }
+    first_uses = dict(get("redemption", "Voucher").objects.values_list("code", "first_used_at"))
+    assert first_uses == {"WASH": utc(2026, 11, 20, 15, 59), "MEAL": None, "BAGL": utc(2026, 11, 21, 3)}

@@ -2,10 +2,12 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
+from unittest import mock
 
 from django.utils import timezone
 
 from redemption.models import Redemption
+from tests.totals import assert_totals_add_up
 
 
 def redeem(client, code, **extra):
@@ -37,10 +39,11 @@ def test_a_manager_gets_their_stores_only_and_a_clerk_nothing(api, mike, carol, 
 
 
 def test_days_are_local(api, olivia, carol, meal, issue):
-    rid = redeem(api(carol), issue(meal).code)["redemption"]["id"]
+    voucher = issue(meal)
     today = timezone.localdate()
     local_midnight = dt.datetime.combine(today, dt.time.min, tzinfo=timezone.get_current_timezone())
-    Redemption.objects.filter(pk=rid).update(at=local_midnight - dt.timedelta(minutes=1))
+    with mock.patch("django.utils.timezone.now", return_value=local_midnight - dt.timedelta(minutes=1)):
+        redeem(api(carol), voucher.code)
     assert api(olivia).get(f"/api/v1/stats/staff/?from={today}&to={today}").json() == []
     yesterday = today - dt.timedelta(days=1)
     assert len(api(olivia).get(f"/api/v1/stats/staff/?from={yesterday}&to={yesterday}").json()) == 1
@@ -90,3 +93,64 @@ def test_thirds_of_a_price_add_up_to_the_price(api, olivia, carol, acme, issue):
         redeem(api(carol), voucher.code)
     [row] = api(olivia).get("/api/v1/stats/staff/").json()
     assert row["uses"] == 3 and row["face_value_total"] == "100.00"
+
+
+def reverse(client, redemption_id):
+    return client.post(f"/api/v1/redemptions/{redemption_id}/reverse/", {"reason": "点错了"}, format="json")
+
+
+def test_the_daily_totals_are_the_redemptions_added_up(api, olivia, mike, carol, dave, meal, wash, issue, store_a):
+    carol_client = api(carol)
+    pass_ = issue(wash)
+    first_wash = redeem(carol_client, pass_.code)["redemption"]["id"]
+    redeem(carol_client, pass_.code, uses=2)
+    meals = [issue(meal), issue(meal, channel="meituan"), issue(meal, channel="meituan")]
+    meal_ids = [redeem(carol_client, v.code)["redemption"]["id"] for v in meals]
+    redeem(api(dave), issue(meal).code)
+    redeem(api(mike), issue(meal, channel="pdd").code)
+    assert_totals_add_up()
+    # Reversed: the pass's first use (its first use moves to the second), the last meal of a total,
+    # and then every meituan meal (that total has no standing redemption left).
+    reverse(api(olivia), first_wash)
+    reverse(carol_client, meal_ids[2])
+    assert_totals_add_up()
+    reverse(api(olivia), meal_ids[1])
+    assert_totals_add_up()
+    # Refusals change no total; a reversed use redeemed again counts anew.
+    assert redeem(carol_client, meals[0].code)["result"] == "already_redeemed"
+    assert redeem(carol_client, "0000")["result"] == "not_found"
+    redeem(carol_client, pass_.code)
+    redeem(carol_client, meals[1].code)
+    assert_totals_add_up()
+    rows = {r["staff"]["display_name"]: r for r in api(olivia).get("/api/v1/stats/staff/").json()}
+    assert (rows["Carol"]["redemptions"], rows["Carol"]["uses"], rows["Carol"]["reversed"]) == (4, 5, 3)
+    assert rows["Carol"]["face_value_total"] == "286.00" and rows["Carol"]["refused_attempts"] == 2
+
+
+def test_a_reversal_counts_on_the_day_of_the_redemption(api, olivia, carol, meal, issue):
+    voucher = issue(meal)
+    today = timezone.localdate()
+    yesterday = today - dt.timedelta(days=1)
+    late = dt.datetime.combine(yesterday, dt.time(23, 30), tzinfo=timezone.get_current_timezone())
+    with mock.patch("django.utils.timezone.now", return_value=late):
+        rid = redeem(api(carol), voucher.code)["redemption"]["id"]
+    reverse(api(olivia), rid)
+    assert_totals_add_up()
+    assert api(olivia).get(f"/api/v1/stats/staff/?from={today}&to={today}").json() == []
+    [row] = api(olivia).get(f"/api/v1/stats/staff/?from={yesterday}&to={yesterday}").json()
+    assert (row["redemptions"], row["reversed"], row["face_value_total"], row["first_at"]) == (0, 1, "0.00", None)
+
+
+def test_product_stats_follow_the_first_standing_use(api, olivia, carol, wash, issue):
+    pass_ = issue(wash)
+    first = redeem(api(carol), pass_.code)["redemption"]["id"]
+    redeem(api(carol), pass_.code)
+    reverse(api(olivia), first)
+    assert_totals_add_up()
+    [row] = api(olivia).get("/api/v1/stats/products/").json()
+    assert row["redeemed"] == 1
+    for redemption in Redemption.objects.filter(voucher=pass_, reversed_at=None):
+        reverse(api(olivia), redemption.pk)
+    assert_totals_add_up()
+    [row] = api(olivia).get("/api/v1/stats/products/").json()
+    assert (row["redeemed"], row["median_hours_to_redeem"]) == (0, None)
