@@ -5,6 +5,7 @@ Usage: .venv/bin/python bench/stats_million.py [REDEMPTIONS]
 """
 
 import datetime as dt
+import importlib
 import os
 import statistics
 import sys
@@ -18,14 +19,19 @@ URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/r
 
 def main():
     total = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    owner = seed(total)
+    time_endpoints(owner)
+
+
+def seed(total):
+    """A merchant with 5 stores, 40 clerks, 8 products, total / 5 vouchers and `total` redemptions,
+    an attempt for each and one refused attempt for every 20; the daily totals and first uses
+    filled by the migration that introduced them. Returns the owner."""
     djangoenv.throwaway_database(URL)
+    from django.apps import apps
     from django.db import connection
-    from django.test import Client
-    from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from redemption.models import Product
-
     from staff.models import Store
     from staff.services import merchant_create, staff_create
 
@@ -54,13 +60,30 @@ def main():
                    v.created_at + (k * 3 + v.id % 5) * interval '1 day', NULL,
                    CASE WHEN (v.id + k) % 97 = 0 THEN now() END, ''
             FROM redemption_voucher v CROSS JOIN generate_series(0, 4) k WHERE v.merchant_id = {merchant.pk}""")
+        # Every redeem writes an attempt beside its redemption.
+        c.execute("""
+            INSERT INTO redemption_attempt (merchant_id, staff_id, store_id, voucher_id, kind, input_masked, result, at)
+            SELECT merchant_id, staff_id, store_id, voucher_id, 'redeem', '****0000', 'redeemed', at
+            FROM redemption_redemption""")
         c.execute(f"""
             INSERT INTO redemption_attempt (merchant_id, staff_id, store_id, voucher_id, kind, input_masked, result, at)
             SELECT {merchant.pk}, {staff[0].pk} + g % 40, {stores[0].pk} + g % 5, NULL, 'redeem', '****0000', 'not_found',
                    now() - (g % 90) * interval '1 day'
             FROM generate_series(1, {total // 20}) g""")
+    filled = importlib.import_module("redemption.migrations.0008_daily_totals_and_first_use")
+    with connection.schema_editor() as editor:
+        filled.fill(apps, editor)
+    with connection.cursor() as c:
         c.execute("ANALYZE")
     print(f"seeded {vouchers:,} vouchers and {vouchers * 5:,} redemptions in {time.perf_counter() - started:.0f} s")
+    return owner
+
+
+def time_endpoints(owner):
+    from django.test import Client
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
     client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner.user).key}")
     today = timezone.localdate()
     ranges = {"30 days": (today - dt.timedelta(days=29), today),
