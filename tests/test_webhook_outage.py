@@ -84,7 +84,13 @@ def test_a_slow_receiver_holds_no_lock_on_its_delivery(settings, acme, carol, me
     redeem_some(carol, meal, issue, 1)
     webhooks.fan_out()
     receiver.mode = "hang"
-    sender = threading.Thread(target=webhooks.deliver_due)
+    def send_and_hand_back():
+        try:
+            webhooks.deliver_due()
+        finally:
+            connection.close()  # the thread's own connection, or the test database outlives the run
+
+    sender = threading.Thread(target=send_and_hand_back)
     sender.start()
     try:
         assert receiver.hanging.wait(10)
