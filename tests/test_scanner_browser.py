@@ -264,3 +264,36 @@ def test_service_worker_keeps_the_shell_and_no_api_answers(browser, live_server,
     )
     assert "/static/staff/app.js" in kept and "/staff/" in kept
     assert not [url for url in kept if url.startswith("/api/")]
+
+
+SPOKEN = """
+window.__spoken = [];
+if (window.speechSynthesis) {
+  window.speechSynthesis.speak = (u) => window.__spoken.push([u.text, u.lang]);
+}
+"""
+
+
+def test_the_result_is_spoken_and_speech_can_be_switched_off(browser, live_server, counter):
+    browser.add_init_script(SPOKEN)
+    page, errors = log_in(browser, live_server)
+    assert page.is_checked("#speech") and page.inner_text("label.speech-switch").strip() == "语音播报"
+    enter(page, counter["cake"])
+    page.wait_for_selector("#confirm:not([hidden])")
+    page.click("#c-go")
+    page.wait_for_selector("#result.ok:not([hidden])")
+    page.click("#r-next")
+    enter(page, counter["cake"])
+    page.wait_for_selector("#result.bad:not([hidden])")
+    assert page.evaluate("window.__spoken") == [["核销成功，剩余 0 次", "zh-CN"], ["已核销", "zh-CN"]]
+
+    # Switched off on this device, it stays off after a reload, and nothing more is said.
+    page.click("#r-next")
+    page.uncheck("#speech")
+    page.reload()
+    page.wait_for_selector("body:not(.booting)")
+    assert not page.is_checked("#speech")
+    enter(page, counter["cake"])
+    page.wait_for_selector("#result.bad:not([hidden])")
+    assert page.evaluate("window.__spoken") == []
+    assert errors == []

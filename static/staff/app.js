@@ -1,12 +1,12 @@
 /* 核销助手: the clerk's scanner. This module wires the page; what decides lives in js/. */
-import { feedback, unlockAudio } from "./js/feedback.js";
+import { feedback, setSpeech, speak, speechOn, unlockAudio } from "./js/feedback.js";
 import { closeCamera, openCamera } from "./js/camera.js";
 import { flatten, grouped, looksMistyped, normalise } from "./js/codes.js";
 import { $, blurInput, show } from "./js/dom.js";
 import { minute, uses, usesOf, validity, waitSeconds } from "./js/format.js";
-import { gettext } from "./js/i18n.js";
+import { gettext, interpolate } from "./js/i18n.js";
 import { Redemption, request, sleep, withRetry } from "./js/net.js";
-import { keepsInput, lockSeconds, refusalMessage, screenFor } from "./js/screens.js";
+import { keepsInput, lockSeconds, refusalMessage, screenFor, spokenText, voiceLanguage } from "./js/screens.js";
 import { closeToday, loadToday, openToday, setUpToday } from "./js/today.js";
 
 const config = JSON.parse($("hx-config").textContent);
@@ -170,7 +170,11 @@ function redeem() {
 
 // ---- result screens ----
 
-function showResult(screen, title, message, facts) {
+const SPOKEN = {
+  redeemed: (left) => interpolate(gettext("Redeemed, %(n)s left"), { n: left }, true),
+};
+
+function showResult(screen, title, message, facts, data) {
   const box = $("result");
   const ok = screen.tone === "ok";
   box.classList.toggle("ok", ok);
@@ -196,6 +200,7 @@ function showResult(screen, title, message, facts) {
   show(box, true);
   $("r-next").focus();
   feedback(screen.tone);
+  speak(spokenText(screen, data, title, SPOKEN), voiceLanguage(document.documentElement.lang));
 }
 
 function showRedeemed(data) {
@@ -208,7 +213,7 @@ function showRedeemed(data) {
     [gettext("Code"), r.code_masked],
     [gettext("Time"), minute(r.at)],
     [gettext("Store"), r.store.name],
-  ]);
+  ], data);
 }
 
 // The title is the server's, from its table of reasons; the sentence under it comes with the answer.
@@ -228,7 +233,7 @@ function showRefusal(data, typed) {
     [gettext("Valid from"), minute(data.valid_from)],
     [gettext("Valid until"), minute(data.valid_until)],
     [gettext("Uses left"), data.uses_left === undefined ? null : uses(data.uses_left)],
-  ]);
+  ], data);
   const wait = lockSeconds(data, config.rules);
   if (wait) countdown(wait);
 }
@@ -248,7 +253,7 @@ function countdown(seconds) {
 function showNetworkFailure(job) {
   showResult(screenFor(null, config.reasons), gettext("Network problem"),
     gettext("Could not confirm the redemption. Tap “Try again”: it will not redeem twice."),
-    [[gettext("Product"), job.voucher.product.name], [gettext("Code"), job.voucher.code_masked]]);
+    [[gettext("Product"), job.voucher.product.name], [gettext("Code"), job.voucher.code_masked]], null);
   show($("r-retry"), true);
   $("r-retry").onclick = () => {
     show($("result"), false);
@@ -353,6 +358,9 @@ function bind() {
   $("today-close").onclick = closeToday;
   $("today-refresh").onclick = () => loadToday(true);
   $("logout").addEventListener("submit", logout);
+  // 语音播报: this device's own choice, kept across visits.
+  $("speech").checked = speechOn();
+  $("speech").addEventListener("change", () => setSpeech($("speech").checked));
   document.addEventListener("keydown", redirectKeys);
   document.addEventListener("pointerdown", unlockAudio);
   document.addEventListener("keydown", unlockAudio);

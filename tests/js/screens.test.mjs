@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { canUndo, keepsInput, lockSeconds, refusalMessage, screenFor } from "../../static/staff/js/screens.js";
+import {
+  canUndo, keepsInput, lockSeconds, refusalMessage, screenFor, spokenText, voiceLanguage,
+} from "../../static/staff/js/screens.js";
 
 // As the scanner view renders it from redemption/reasons.py, in Chinese.
 const REASONS = {
@@ -74,4 +76,16 @@ test("a clerk may undo their own redemption within the window", () => {
   assert.ok(!canUndo(row, 6, now, RULES), "someone else's");
   assert.ok(!canUndo({ ...row, reversed: true }, 5, now, RULES));
   assert.ok(!canUndo(row, null, now, RULES), "a login that is not staff");
+});
+
+test("success is spoken with the uses left; a refusal by the title on screen", () => {
+  const words = { redeemed: (n) => `核销成功，剩余 ${n} 次` };
+  assert.equal(spokenText({ kind: "success" }, { voucher: { uses_left: 2 } }, "核销成功", words), "核销成功，剩余 2 次");
+  assert.equal(spokenText({ kind: "used" }, { result: "already_redeemed" }, "已核销", words), "已核销");
+  assert.equal(spokenText({ kind: "network" }, null, "网络异常", words), "网络异常");
+});
+
+test("the voice follows the page's language", () => {
+  assert.equal(voiceLanguage("zh-hans"), "zh-CN");
+  assert.equal(voiceLanguage("en"), "en-US");
 });

@@ -1,10 +1,13 @@
-// Sound and vibration, so the clerk knows the result without looking.
+// Sound, vibration and speech, so the clerk knows the result without looking.
 
-// [frequency, start, length] in seconds. Already used sounds like any other refusal.
+// [frequency, start, length] in seconds: a rising chime for success, a flat double knock for a
+// voucher already used, a falling buzz for any other refusal.
 const SOUNDS = {
   ok: { wave: "sine", notes: [[880, 0, 0.09], [1320, 0.11, 0.14]], buzz: 80 },
+  used: { wave: "triangle", notes: [[440, 0, 0.12], [440, 0.2, 0.12]], buzz: [120, 60, 120] },
   refused: { wave: "square", notes: [[220, 0, 0.2], [170, 0.25, 0.35]], buzz: [200, 80, 200] },
 };
+const SPEECH = "hx-speech"; // "off" on a device whose clerk switched speech off
 
 let audio = null;
 
@@ -34,7 +37,24 @@ function beep(sound) {
 
 // tone: "ok", "used" or "refused", as screens.js gives it.
 export function feedback(tone) {
-  const sound = tone === "ok" ? SOUNDS.ok : SOUNDS.refused;
+  const sound = SOUNDS[tone] || SOUNDS.refused;
   beep(sound);
   if (navigator.vibrate) navigator.vibrate(sound.buzz);
+}
+
+export function speechOn() {
+  return localStorage.getItem(SPEECH) !== "off";
+}
+
+export function setSpeech(on) {
+  localStorage.setItem(SPEECH, on ? "on" : "off");
+}
+
+// Says the result aloud where the device can speak, in the page's language; a new result cuts the last short.
+export function speak(text, lang) {
+  if (!text || !speechOn() || !window.speechSynthesis || !window.SpeechSynthesisUtterance) return;
+  const utterance = new SpeechSynthesisUtterance(text);
+  utterance.lang = lang;
+  window.speechSynthesis.cancel();
+  window.speechSynthesis.speak(utterance);
 }

@@ -37,3 +37,15 @@ export function lockSeconds(data, rules) {
 export function canUndo(row, staffId, now, rules) {
   return !row.reversed && row.staff.id === staffId && now - Date.parse(row.at) < rules.clerk_undo_seconds * 1000;
 }
+
+// What is said aloud: on success that it worked and the uses left, else the title on screen.
+// words.redeemed(n) gives the sentence for n uses left in the page's language.
+export function spokenText(screen, data, title, words) {
+  if (screen.kind === "success") return words.redeemed(data.voucher.uses_left);
+  return title || "";
+}
+
+// The speech synthesiser's language for the page's: zh-hans -> zh-CN, en -> en-US.
+export function voiceLanguage(pageLang) {
+  return (pageLang || "").toLowerCase().startsWith("en") ? "en-US" : "zh-CN";
+}
