@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from redemption import services
-from redemption.models import Product
+from redemption.models import Product, Redemption
 from staff.models import Store
 from staff.services import merchant_create, staff_create
 from tests.conftest import chromium_path as need_chromium
@@ -296,4 +296,28 @@ def test_the_result_is_spoken_and_speech_can_be_switched_off(browser, live_serve
     enter(page, counter["cake"])
     page.wait_for_selector("#result.bad:not([hidden])")
     assert page.evaluate("window.__spoken") == []
+    assert errors == []
+
+
+def test_an_answer_lost_after_the_server_redeemed_is_confirmed_not_guessed(browser, live_server, counter):
+    page, errors = log_in(browser, live_server)
+    keys = []
+
+    def handled_then_lost(route):
+        keys.append(json.loads(route.request.post_data)["idempotency_key"])
+        if len(keys) == 1:
+            route.fetch()  # the server redeems ...
+            route.abort("connectionreset")  # ... and its answer never arrives
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/redeem/", handled_then_lost)
+    enter(page, counter["cake"])
+    page.wait_for_selector("#confirm:not([hidden])")
+    page.click("#c-go")
+    page.wait_for_function("document.getElementById('c-status').textContent.includes('确认中')")
+    assert page.is_hidden("#result")  # no green screen before the server has said so
+    page.wait_for_selector("#result.ok:not([hidden])")
+    assert len(set(keys)) == 1 and len(keys) >= 2
+    assert Redemption.objects.filter(voucher__code=counter["cake"]).count() == 1
     assert errors == []

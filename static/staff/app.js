@@ -154,7 +154,9 @@ function redeem() {
   const job = pending;
   job.sending = true;
   setSending(true, "");
-  const retrying = () => { $("c-status").textContent = gettext("Unstable network, retrying…"); };
+  // No answer yet: the redeem may have gone through. It is asked again with the same key until the
+  // server says what it did; the clerk sees "confirming", never a guess.
+  const retrying = () => { $("c-status").textContent = gettext("Confirming… the network is unstable"); };
   job.send((url, body) => call(url, body, 10000), config.urls.redeem, { delays: REDEEM_RETRIES, onRetry: retrying })
     .then((answer) => {
       closeConfirm();
