@@ -13,13 +13,13 @@ from django.utils import timezone
 
 from redemption import events
 from redemption.models import Event
+from staff.apikit import MAX_ID
 from staff.models import Role
 
 log = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4403
 REPLAY_PAGE = 500  # events read from the table at a time
-MAX_ID = 2**63 - 1
 
 
 @database_sync_to_async

@@ -30,6 +30,7 @@ from rest_framework.authtoken.models import Token
 
 from redemption import codes, events, hotpath
 from redemption.models import Attempt, DailyTotal, Event, Redemption
+from staff.apikit import MAX_ID
 from staff.models import Membership, Merchant, Role, Store
 
 USER = get_user_model()._meta
@@ -125,7 +126,7 @@ def request_facts(request):
         raw = str(raw)
     fits = (
         isinstance(raw, str) and type(uses) is int and 1 <= uses <= 1000
-        and (store is None or (type(store) is int and 1 <= store <= hotpath.MAX_ID))
+        and (store is None or (type(store) is int and 1 <= store <= MAX_ID))
         and (key is None or (isinstance(key, str) and len(key) <= 64))
     )
     if not fits:

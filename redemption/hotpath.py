@@ -18,7 +18,6 @@ from redemption.models import Attempt, DailyTotal, Event, Product, Redemption, V
 from staff.models import Membership, Store
 
 UTC = dt.timezone.utc
-MAX_ID = 2**63 - 1  # ids are 64-bit
 
 
 def _fields(model, names):
