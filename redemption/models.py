@@ -10,6 +10,9 @@ from redemption import codes
 from staff.models import Merchant, Store
 
 
+ALL_WEEKDAYS = 0b1111111
+
+
 class Product(models.Model):
     merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="products", verbose_name=_("merchant"))
     name = models.CharField(_("name"), max_length=100)
@@ -27,6 +30,20 @@ class Product(models.Model):
     require_live_qr = models.BooleanField(_("require the buyer's live QR"), default=False)
     instructions = models.TextField(_("how to use"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Redemption rules (empty: no rule), in the merchant's time zone. hotpath.RULES enforces them.
+    max_uses_per_day = models.PositiveIntegerField(
+        _("most uses per day"), null=True, blank=True,
+        help_text=_("How many uses one voucher may give in one day. Empty: no limit."),
+    )
+    min_minutes_between_uses = models.PositiveIntegerField(
+        _("minutes between uses"), null=True, blank=True,
+        help_text=_("How long after a use the same voucher may be used again. Empty: no wait."),
+    )
+    # Redeemable hours: on the weekdays of the mask (bit 0 = Monday), from `hours_from` until
+    # `hours_until` (exclusive). No `hours_from`: any time.
+    hours_weekdays = models.PositiveSmallIntegerField(_("weekdays"), default=ALL_WEEKDAYS, db_default=ALL_WEEKDAYS)
+    hours_from = models.TimeField(_("redeemable from"), null=True, blank=True)
+    hours_until = models.TimeField(_("redeemable until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("product")
@@ -35,7 +52,32 @@ class Product(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(uses_per_voucher__gte=1), name="product_uses_at_least_one"),
             models.CheckConstraint(condition=Q(face_value__gte=0), name="product_face_value_not_negative"),
+            models.CheckConstraint(condition=Q(max_uses_per_day__gte=1) | Q(max_uses_per_day=None),
+                                   name="product_daily_uses_at_least_one"),
+            models.CheckConstraint(condition=Q(min_minutes_between_uses__gte=1) | Q(min_minutes_between_uses=None),
+                                   name="product_minutes_between_at_least_one"),
+            models.CheckConstraint(
+                condition=Q(hours_from=None, hours_until=None)
+                | Q(hours_from__isnull=False, hours_until__gt=F("hours_from"), hours_weekdays__gte=1,
+                    hours_weekdays__lte=ALL_WEEKDAYS),
+                name="product_hours_a_window_within_a_day",
+            ),
         ]
+
+    @property
+    def redeemable_hours(self):
+        """The contract's shape: {"weekdays": [1..7], "from": "HH:MM", "until": "HH:MM"}, or None."""
+        if self.hours_from is None:
+            return None
+        return {
+            "weekdays": [day for day in range(1, 8) if self.hours_weekdays & (1 << (day - 1))],
+            "from": self.hours_from.strftime("%H:%M"),
+            "until": self.hours_until.strftime("%H:%M"),
+        }
+
+    @property
+    def has_rules(self):
+        return bool(self.max_uses_per_day or self.min_minutes_between_uses or self.hours_from)
 
     def __str__(self):
         return self.name
@@ -139,6 +181,12 @@ class Voucher(models.Model):
     # The time of its earliest standing redemption (None while it has none), kept by the redeem's own
     # UPDATE and by reversals, so product stats read this table alone.
     first_used_at = models.DateTimeField(_("first used"), null=True, blank=True, editable=False)
+    # What the redemption rules read, kept on the row the redeem locks (so they hold under
+    # concurrency as uses do): the standing uses of the merchant-local day `day_uses_on`, and the
+    # time of the last standing use. Kept by the redeem's UPDATE and by reversals.
+    day_uses = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    day_uses_on = models.DateField(null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("voucher")
@@ -187,6 +235,9 @@ class Redemption(models.Model):
         "staff.Membership", models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("reversed by")
     )
     reverse_reason = models.CharField(_("reason for reversal"), max_length=200, blank=True)
+    # A whole order redeemed in one tap: the other redemptions point at the first (which carries
+    # the request's idempotency key).
+    batch = models.ForeignKey("self", models.CASCADE, null=True, blank=True, related_name="+", editable=False)
 
     class Meta:
         verbose_name = _("redemption")
@@ -247,7 +298,7 @@ class DailyTotal(models.Model):
 
 
 # The results of an attempt that was not refused; every other result counts as a refused attempt.
-PASSED = ("redeemed", "redeemable")
+PASSED = ("redeemed", "redeemable", "found")
 
 
 class Attempt(models.Model):
@@ -256,6 +307,7 @@ class Attempt(models.Model):
     class Kind(models.TextChoices):
         CHECK = "check", _("Check")
         REDEEM = "redeem", _("Redeem")
+        LOOKUP = "lookup", _("Lookup")
 
     merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="attempts")
     staff = models.ForeignKey("staff.Membership", models.CASCADE, related_name="attempts")
