@@ -2,6 +2,7 @@
 void, freeze, unfreeze), redemptions and attempts (read-only). Scoped as staff.admin scopes every
 merchant's data; voucher codes stay masked everywhere."""
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Q
 from django.utils import timezone
@@ -10,17 +11,82 @@ from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from redemption import codes, services
 from redemption.reasons import Refusal
-from redemption.models import Attempt, Product, Redemption, Voucher, VoucherStatus
-from staff.admin import MerchantScopedAdmin, ReadOnlyScopedAdmin, report_changes
+from redemption.models import ALL_WEEKDAYS, Attempt, Product, Redemption, Voucher, VoucherStatus
+from staff.admin import MerchantScopedAdmin, ReadOnlyScopedAdmin, SameMerchantForm, report_changes
 from staff.admin_site import owner_membership
 from staff.models import Membership, Role
 
 
+WEEKDAYS = [(1, _("Monday")), (2, _("Tuesday")), (3, _("Wednesday")), (4, _("Thursday")), (5, _("Friday")),
+            (6, _("Saturday")), (7, _("Sunday"))]
+
+
+class ProductForm(SameMerchantForm):
+    """The redeemable weekdays as seven boxes to tick, kept as the product's bit mask."""
+
+    weekdays = forms.TypedMultipleChoiceField(
+        label=_("weekdays"), choices=WEEKDAYS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("The days the hours below apply to. The voucher cannot be used on the others."),
+    )
+
+    class Meta:
+        model = Product
+        exclude = ["hours_weekdays"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        mask = self.instance.hours_weekdays if self.instance.pk else ALL_WEEKDAYS
+        self.initial.setdefault("weekdays", [day for day, _name in WEEKDAYS if mask & (1 << (day - 1))])
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("hours_from"), data.get("hours_until")
+        if (start is None) != (end is None):
+            raise forms.ValidationError(_("Give both the time the hours start and the time they end, or neither."))
+        if start is not None and end <= start:
+            self.add_error("hours_until", _("The hours must end after they start, on the same day."))
+        if start is not None and not data.get("weekdays"):
+            self.add_error("weekdays", _("Tick at least one day."))
+        return data
+
+    def save(self, commit=True):
+        self.instance.hours_weekdays = sum(1 << (day - 1) for day in self.cleaned_data.get("weekdays") or range(1, 8))
+        return super().save(commit)
+
+
 @admin.register(Product)
 class ProductAdmin(MerchantScopedAdmin):
-    list_display = ["name", "face_value", "uses_per_voucher", "validity"]
+    form = ProductForm
+    list_display = ["name", "face_value", "uses_per_voucher", "validity", "rules"]
     search_fields = ["name"]
     filter_horizontal = ["stores"]
+    fieldsets = [
+        (None, {"fields": ["name", "face_value", "uses_per_voucher", "stores", "require_live_qr", "instructions"]}),
+        (_("Validity"), {"fields": ["valid_from", "valid_until", "valid_days"]}),
+        (_("Redemption rules"), {
+            "fields": ["max_uses_per_day", "min_minutes_between_uses", "weekdays", "hours_from", "hours_until"],
+            "description": _("Leave empty for no rule. Times are the shop's local time; the end time is not included."),
+        }),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser:  # the platform operator also picks the merchant
+            fieldsets = [(None, {"fields": ["merchant", *fieldsets[0][1]["fields"]]}), *fieldsets[1:]]
+        return fieldsets
+
+    @admin.display(description=_("rules"))
+    def rules(self, product):
+        parts = []
+        if product.max_uses_per_day:
+            parts.append(ngettext("%(n)d a day", "%(n)d a day", product.max_uses_per_day) % {"n": product.max_uses_per_day})
+        if product.min_minutes_between_uses:
+            parts.append(gettext("%(n)d min apart") % {"n": product.min_minutes_between_uses})
+        hours = product.redeemable_hours
+        if hours:
+            days = "".join(str(d) for d in hours["weekdays"]) if len(hours["weekdays"]) < 7 else ""
+            parts.append(f"{hours['from']}–{hours['until']}" + (f" ({gettext('days')} {days})" if days else ""))
+        return ", ".join(parts) or "—"
 
     @admin.display(description=_("validity"))
     def validity(self, product):

@@ -69,11 +69,13 @@ class InvalidCode(ValueError):
 class Parsed:
     """What a scan or a typed entry turned out to be: a code, a buyer-page token or a live QR."""
 
-    __slots__ = ("code", "token", "live_window", "live_ok", "masked")
+    __slots__ = ("code", "token", "voucher_id", "live_window", "live_ok", "masked")
 
-    def __init__(self, code=None, token=None, live_window=None, live_ok=False):
+    def __init__(self, code=None, token=None, live_window=None, live_ok=False, voucher_id=None):
         self.code = code
         self.token = token
+        # A voucher an owner or manager found by its order or phone number (no code in hand).
+        self.voucher_id = voucher_id
         self.live_window = live_window
         self.live_ok = live_ok
         self.masked = mask(code) if code else mask(token or "")
@@ -128,6 +130,18 @@ def mask_phone(phone):
     if len(digits) >= 7:
         return digits[:3] + "****" + digits[-4:]
     return "****" if digits else ""
+
+
+def normal_phone(phone):
+    """A phone number as kept: as typed, without spaces and dashes (+86 138 0013 8000 -> +8613800138000)."""
+    return _DROPPED.sub("", unicodedata.normalize("NFKC", phone))
+
+
+def phone_forms(phone):
+    """The forms a buyer's phone number may be kept in: with or without the +86 of mainland China."""
+    phone = normal_phone(phone)
+    national = phone.removeprefix("+86") if phone.startswith("+86") else phone
+    return sorted({phone, national, "+86" + national})
 
 
 def mask_order(order_no):

@@ -55,11 +55,28 @@ STORE_CHOICE = (
     f"ELSE %(store)s::bigint END"
 )
 
+# The merchant's clock at %(now)s, from the merchant row the lookup joins (c).
+_LOCAL_NOW = "(%(now)s AT TIME ZONE c.time_zone)"
+_CLOCK = {
+    "%(store)s": "s.id",
+    "%(today)s": f"{_LOCAL_NOW}::date",
+    "%(clock)s": f"{_LOCAL_NOW}::time",
+    "%(weekday_bit)s": f"(1 << (extract(isodow FROM {_LOCAL_NOW})::int - 1))",
+}
+
+
+def _rules_here(sql):
+    """The rules, for the store and the merchant's clock of the lookup's own row."""
+    for parameter, expression in _CLOCK.items():
+        sql = sql.replace(parameter, expression)
+    return sql
+
+
 LOOKUP = (
     f"SELECT {hotpath._columns('m', MEMBER_FIELDS)}, {hotpath._columns('c', MERCHANT_FIELDS)}, "
     f"{hotpath._columns('s', STORE_FIELDS)}, {hotpath._columns('v', hotpath.VOUCHER_FIELDS)}, "
     f"{hotpath._columns('p', hotpath.PRODUCT_FIELDS)}, "
-    + hotpath.RULE_COLUMNS.replace("%(store)s", "s.id")
+    + _rules_here(hotpath.RULE_COLUMNS)
     + " {ids} "
     f"FROM {Token._meta.db_table} t "
     f"JOIN {USER.db_table} u ON u.id = t.user_id AND u.is_active "
@@ -76,7 +93,11 @@ REDEEM_LOOKUP = LOOKUP.format(ids=(
 )) + (
     f"AND NOT EXISTS (SELECT 1 FROM {hotpath.REDEMPTION} r WHERE r.staff_id = m.id AND r.idempotency_key = %(idem)s)"
 )
-CHECK_LOOKUP = LOOKUP.format(ids="")
+# A voucher of an order of several: the view lists the order beside it.
+CHECK_LOOKUP = LOOKUP.format(ids=(
+    f", (SELECT count(*) FROM {hotpath.VOUCHER} o WHERE o.merchant_id = v.merchant_id "
+    "AND o.order_no = v.order_no AND o.channel = v.channel)"
+))
 
 
 def _insert(model, names, source=None):
@@ -94,7 +115,7 @@ EVENT_COLUMNS = ("id", "merchant", "store", "type", "data", "at", "fanned_out")
 # The redemption is added to its day's total in the same statement (hotpath.ADD_TO_DAILY_TOTAL).
 WRITE = (
     f"WITH u AS (UPDATE {hotpath.VOUCHER} v SET uses_left = v.uses_left - %(uses)s, "
-    f"first_used_at = {hotpath.first_use('%(redemption_at)s', 'v')} FROM {hotpath.PRODUCT} p "
+    f"{hotpath.uses_taken('%(redemption_at)s', 'v')} FROM {hotpath.PRODUCT} p "
     f"WHERE p.id = v.product_id AND v.id = %(voucher)s AND v.uses_left = %(seen)s AND {hotpath.ALL_RULES} "
     "RETURNING v.id), "
     f"r AS ({_insert(Redemption, REDEMPTION_COLUMNS, 'u')}), "
@@ -191,8 +212,8 @@ async def check(request):
         row = await (await conn.execute(CHECK_LOOKUP, params)).fetchone()
         if row is None:
             raise Declined
-        member, store, voucher, broken, _ids = _row(row)
-        if broken:
+        member, store, voucher, broken, (in_order,) = _row(row)
+        if broken or in_order > 1:
             raise Declined
         await conn.execute(CHECKED, _attempt_params(member, store, voucher, parsed, "check", "redeemable", now))
     return member, store, voucher, None
@@ -233,7 +254,8 @@ async def redeem(request):
         )
         try:
             cursor = await conn.execute(WRITE, {
-                **params, "store": store.pk, "voucher": voucher.pk, "seen": seen,
+                **params, **hotpath.clock_params(now, member.merchant.tz),
+                "store": store.pk, "voucher": voucher.pk, "seen": seen,
                 **_values("redemption", redemption, REDEMPTION_COLUMNS),
                 **{f"dailytotal_{name}": value for name, value in zip(hotpath.DAILY_COLUMNS, total)},
                 **_attempt_params(member, store, voucher, parsed, "redeem", "redeemed", now),

@@ -12,7 +12,7 @@ import json
 from decimal import Decimal
 
 from django.db import connection
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime, parse_time
 
 from redemption.models import Attempt, DailyTotal, Event, Product, Redemption, Voucher
 from staff.models import Membership, Store
@@ -41,6 +41,10 @@ def _convert(field, value):
     if internal == "DateTimeField":
         moment = parse_datetime(value) if isinstance(value, str) else value
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if internal == "DateField" and isinstance(value, str):
+        return parse_date(value)
+    if internal == "TimeField" and isinstance(value, str):
+        return parse_time(value)
     if internal == "DecimalField" and not isinstance(value, Decimal):
         return Decimal(str(value))
     if internal == "BooleanField":
@@ -62,6 +66,8 @@ def _db_value(value):
         return _db_time(value)
     if isinstance(value, dt.date):
         return connection.ops.adapt_datefield_value(value)
+    if isinstance(value, dt.time):
+        return connection.ops.adapt_timefield_value(value)
     return value
 
 
@@ -77,8 +83,12 @@ STORE_FIELDS = _fields(Store, {"id", "merchant_id", "name"})
 VOUCHER_FIELDS = _fields(Voucher, {
     "id", "merchant_id", "product_id", "code", "token", "channel", "order_no", "buyer_phone",
     "uses_total", "uses_left", "valid_from", "valid_until", "state", "voided_at",
+    "day_uses", "day_uses_on", "last_used_at",
 })
-PRODUCT_FIELDS = _fields(Product, {"id", "merchant_id", "name", "face_value", "uses_per_voucher", "require_live_qr"})
+PRODUCT_FIELDS = _fields(Product, {
+    "id", "merchant_id", "name", "face_value", "uses_per_voucher", "require_live_qr",
+    "max_uses_per_day", "min_minutes_between_uses", "hours_weekdays", "hours_from", "hours_until",
+})
 
 
 def stores_for(member, store_id=None, limit=2):
@@ -102,10 +112,26 @@ def stores_for(member, store_id=None, limit=2):
 
 _PS_PRODUCT, _PS_STORE = _column(PRODUCT_STORES, "product"), _column(PRODUCT_STORES, "store")
 
+
+def _plus_minutes(moment, minutes):
+    """SQL for a time column plus a number of minutes (a column), comparable with a time parameter."""
+    if connection.vendor == "postgresql":
+        return f"({moment} + {minutes} * interval '1 minute')"
+    # SQLite keeps times as text in UTC, 'YYYY-MM-DD HH:MM:SS[.ffffff]'; datetime() answers to the
+    # second (dropping the fraction: at most a second early, on the embedded set-up only).
+    return f"datetime({moment}, '+' || {minutes} || ' minutes')"
+
+
+# The uses of the voucher's merchant-local day `today` so far.
+USES_TODAY = "(CASE WHEN v.day_uses_on = %(today)s THEN v.day_uses ELSE 0 END)"
+
 # The redeem rule, written once: (reason, what must hold). A scan is refused for the first that
 # fails; a redeem needs them all. Every path (this module's statements on SQLite and PostgreSQL,
-# and the PostgreSQL fast path in redemption.fastpath) evaluates these very conditions.
-# Parameters: store, now, uses, live (a live QR was scanned), stale_qr (one past its window).
+# and the PostgreSQL fast path in redemption.fastpath) evaluates these very conditions, on the
+# voucher row it locks or writes, so the product's redemption rules hold under concurrency as
+# uses do. Parameters: store, now, uses, live (a live QR was scanned), stale_qr (one past its
+# window), and the merchant's clock: today (local date), clock (local time), weekday_bit
+# (1 << ISO weekday - 1).
 RULES = (
     ("voided", f"v.state <> '{Voucher.State.VOIDED}'"),
     ("frozen", f"v.state <> '{Voucher.State.FROZEN}'"),
@@ -119,6 +145,15 @@ RULES = (
         f"OR EXISTS (SELECT 1 FROM {PRODUCT_STORES.db_table} ps WHERE ps.{_PS_PRODUCT} = v.product_id "
         f"AND ps.{_PS_STORE} = %(store)s))"
     )),
+    ("outside_hours", (
+        "(p.hours_from IS NULL OR ((p.hours_weekdays & %(weekday_bit)s) <> 0 "
+        "AND p.hours_from <= %(clock)s AND p.hours_until > %(clock)s))"
+    )),
+    ("too_soon", (
+        "(p.min_minutes_between_uses IS NULL OR v.last_used_at IS NULL OR "
+        f"{_plus_minutes('v.last_used_at', 'p.min_minutes_between_uses')} <= %(now)s)"
+    )),
+    ("daily_limit", f"(p.max_uses_per_day IS NULL OR {USES_TODAY} + %(uses)s <= p.max_uses_per_day)"),
     ("insufficient_uses", "v.uses_left >= %(uses)s"),
 )
 RULE_COLUMNS = ", ".join(f"CASE WHEN {condition} THEN 1 ELSE 0 END" for _reason, condition in RULES)
@@ -130,10 +165,21 @@ VOUCHER_SQL = (
 )
 
 
-def rule_params(*, store_id, parsed, uses, now):
+def clock_params(now, tz):
+    """The merchant's clock at `now`, as the rules read it."""
+    local = now.astimezone(tz)
+    return {
+        "today": _db_value(local.date()),
+        "clock": _db_value(local.time().replace(tzinfo=None)),
+        "weekday_bit": 1 << (local.isoweekday() - 1),
+    }
+
+
+def rule_params(*, store_id, parsed, uses, now, tz):
     return {
         "store": store_id, "now": _db_time(now), "uses": uses,
         "live": parsed.is_live, "stale_qr": parsed.is_live and not parsed.live_ok,
+        **clock_params(now, tz),
     }
 
 
@@ -142,25 +188,50 @@ def first_broken(flags):
     return next((reason for (reason, _condition), holds in zip(RULES, flags) if not holds), None)
 
 
-def find_voucher(merchant_id, store_id, parsed, *, uses, now, lock=False):
-    """The voucher the scan names (code or buyer token), in this merchant, with its product, and
-    `voucher.broken`: the first rule it breaks for `uses` uses here and now (None: redeemable).
-    With lock, the voucher row stays locked until the transaction ends."""
-    sql = VOUCHER_SQL + ("v.code = %(key)s" if parsed.code is not None else "v.token = %(key)s")
-    if lock and connection.features.has_select_for_update_of:
-        sql += " FOR UPDATE OF v"
-    params = rule_params(store_id=store_id, parsed=parsed, uses=uses, now=now)
-    params.update(merchant=merchant_id, key=parsed.code if parsed.code is not None else parsed.token)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
+def _voucher_from(row):
     n_voucher, n_product = len(VOUCHER_FIELDS), len(PRODUCT_FIELDS)
     voucher = _build(Voucher, VOUCHER_FIELDS, row[:n_voucher])
     voucher._state.fields_cache["product"] = _build(Product, PRODUCT_FIELDS, row[n_voucher : n_voucher + n_product])
     voucher.broken = first_broken(row[n_voucher + n_product :])
     return voucher
+
+
+def find_voucher(merchant_id, store_id, parsed, *, uses, now, tz, lock=False):
+    """The voucher the scan names (code, buyer token or, for a voucher found by lookup, its id), in
+    this merchant, with its product, and `voucher.broken`: the first rule it breaks for `uses` uses
+    here and now (None: redeemable). With lock, the voucher row stays locked until the transaction ends."""
+    if parsed.code is not None:
+        sql, key = VOUCHER_SQL + "v.code = %(key)s", parsed.code
+    elif getattr(parsed, "voucher_id", None) is not None:
+        sql, key = VOUCHER_SQL + "v.id = %(key)s", parsed.voucher_id
+    else:
+        sql, key = VOUCHER_SQL + "v.token = %(key)s", parsed.token
+    if lock and connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF v"
+    params = rule_params(store_id=store_id, parsed=parsed, uses=uses, now=now, tz=tz)
+    params.update(merchant=merchant_id, key=key)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else _voucher_from(row)
+
+
+def order_vouchers(voucher, store_id, parsed, *, uses, now, tz, lock=False):
+    """Every voucher of `voucher`'s order (same merchant, channel and order number), by id, each
+    with `broken` for the uses asked of it (`uses`: {id: uses}, 1 where not named). With lock, all
+    of them stay locked until the transaction ends, taken in id order so that two clerks redeeming
+    one order wait for each other instead of deadlocking."""
+    uses_of = "1"
+    if uses:  # ids and counts are integers, checked by the caller: safe to write into the statement
+        uses_of = "(CASE v.id " + " ".join(f"WHEN {int(pk)} THEN {int(n)}" for pk, n in uses.items()) + " ELSE 1 END)"
+    sql = VOUCHER_SQL.replace("%(uses)s", uses_of) + "v.channel = %(channel)s AND v.order_no = %(order_no)s ORDER BY v.id"
+    if lock and connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF v"
+    params = rule_params(store_id=store_id, parsed=parsed, uses=1, now=now, tz=tz)
+    params.update(merchant=voucher.merchant_id, channel=voucher.channel, order_no=voucher.order_no)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [_voucher_from(row) for row in cursor.fetchall()]
 
 
 def _earliest(column, moment):
@@ -180,17 +251,29 @@ def first_use(at, alias=None):
     return _earliest(f"{alias}.{column}" if alias else column, at)
 
 
+def uses_taken(at, alias=None):
+    """The SET list of a redeem's UPDATE of the voucher beyond uses_left: the first use, the uses
+    of the day (`today`, the merchant's day of `at`) and the last use."""
+    prefix = f"{alias}." if alias else ""
+    return (
+        f"first_used_at = {first_use(at, alias)}, "
+        f"day_uses = CASE WHEN {prefix}day_uses_on = %(today)s THEN {prefix}day_uses + %(uses)s ELSE %(uses)s END, "
+        f"day_uses_on = %(today)s, last_used_at = {_latest(prefix + 'last_used_at', at)}"
+    )
+
+
 TAKE_USES = (
-    f"UPDATE {VOUCHER} SET uses_left = uses_left - %(uses)s, first_used_at = {first_use('%(at)s')} "
+    f"UPDATE {VOUCHER} SET uses_left = uses_left - %(uses)s, {uses_taken('%(at)s')} "
     "WHERE id = %(voucher)s AND uses_left >= %(uses)s"
 )
 
 
-def take_uses(voucher_id, uses, at):
-    """Conditional write: takes the uses only if they are still there (and notes the first use).
-    True when it did."""
+def take_uses(voucher_id, uses, at, tz):
+    """Conditional write: takes the uses only if they are still there (and notes the first, last
+    and day's uses). True when it did."""
     with connection.cursor() as cursor:
-        cursor.execute(TAKE_USES, {"uses": uses, "voucher": voucher_id, "at": _db_time(at)})
+        cursor.execute(TAKE_USES, {"uses": uses, "voucher": voucher_id, "at": _db_time(at),
+                                   "today": _db_value(at.astimezone(tz).date())})
         return cursor.rowcount == 1
 
 
@@ -238,16 +321,17 @@ def redemption_value(product, uses):
     return (product.face_value * uses / product.uses_per_voucher).quantize(Decimal("0.000001"))
 
 
-def create_redemption(*, merchant_id, voucher, store, staff, uses, at, idempotency_key):
+def create_redemption(*, merchant_id, voucher, store, staff, uses, at, idempotency_key, batch=None):
     """Write the redemption and add it to its day's total (staff.merchant gives the day)."""
     value = redemption_value(voucher.product, uses)
     redemption = Redemption(
         merchant_id=merchant_id, voucher=voucher, store=store, staff=staff, uses=uses, value=value, at=at,
-        idempotency_key=idempotency_key, reverse_reason="",
+        idempotency_key=idempotency_key, reverse_reason="", batch=batch,
     )
     pk = _insert(Redemption, {
         "merchant": merchant_id, "voucher": voucher.pk, "store": store.pk, "staff": staff.pk, "uses": uses,
         "value": value, "at": at, "idempotency_key": idempotency_key, "reverse_reason": "",
+        "batch": batch.pk if batch else None,
     })
     total = daily_total_row(merchant_id=merchant_id, tz=staff.merchant.tz, store_id=store.pk, staff_id=staff.pk,
                             channel=voucher.channel, uses=uses, value=value, at=at)

@@ -1,3 +1,4 @@
+import datetime as dt
 import operator
 import secrets
 
@@ -81,6 +82,35 @@ class Product(models.Model):
 
     def __str__(self):
         return self.name
+
+
+def next_redeemable(voucher, now, tz, uses=1):
+    """The earliest moment from `now` on at which the product's redemption rules would let
+    `voucher` give `uses` uses: past the wait after its last use, into the next day once today's
+    uses are given, then into the next redeemable hours. Each step only moves later, and none
+    undoes an earlier one, so one pass finds it."""
+    product = voucher.product
+    at = now
+    if product.min_minutes_between_uses and voucher.last_used_at:
+        at = max(at, voucher.last_used_at + dt.timedelta(minutes=product.min_minutes_between_uses))
+    if product.max_uses_per_day:
+        day = at.astimezone(tz).date()
+        used = voucher.day_uses if voucher.day_uses_on == day else 0
+        if used + uses > product.max_uses_per_day:
+            at = max(at, dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
+    if product.hours_from is not None:
+        local = at.astimezone(tz)
+        for ahead in range(8):
+            day = local.date() + dt.timedelta(days=ahead)
+            if not product.hours_weekdays & (1 << (day.isoweekday() - 1)):
+                continue
+            opens = dt.datetime.combine(day, product.hours_from, tzinfo=tz)
+            if ahead == 0 and opens <= local < dt.datetime.combine(day, product.hours_until, tzinfo=tz):
+                break
+            if opens > local:
+                at = opens
+                break
+    return at
 
 
 class Channel(models.TextChoices):
@@ -204,6 +234,8 @@ class Voucher(models.Model):
             models.Index(fields=["merchant", "order_no"]),
             # Product stats read the vouchers issued in a range of days.
             models.Index(fields=["merchant", "created_at"], name="voucher_issued"),
+            # An owner finding a buyer's vouchers by the phone number they give.
+            models.Index(fields=["merchant", "buyer_phone"], name="voucher_buyer_phone"),
         ]
 
     def __str__(self):

@@ -9,7 +9,7 @@ from staff.present import staff_ref, store_ref
 
 __all__ = [
     "when", "store_ref", "staff_ref", "voucher_data", "redemption_data", "issued_voucher_data", "product_data",
-    "webhook_data",
+    "webhook_data", "order_data",
 ]
 
 
@@ -30,6 +30,27 @@ def voucher_data(voucher, tz, now=None):
         "status": voucher.status(now),
         "order_no_masked": codes.mask_order(voucher.order_no),
         "buyer_phone_masked": codes.mask_phone(voucher.buyer_phone),
+    }
+
+
+def order_data(vouchers, tz, now=None):
+    """A voucher's order of several (as check lists it): each voucher, and `result`, what one use
+    of it here and now would answer ("redeemable" or the refusal's reason)."""
+    first = vouchers[0]
+    return {
+        "order_no_masked": codes.mask_order(first.order_no),
+        "channel": first.channel,
+        "vouchers": [
+            {
+                "id": voucher.id,
+                "code_masked": codes.mask(voucher.code),
+                "product": {"id": voucher.product.id, "name": voucher.product.name},
+                "uses_left": voucher.uses_left,
+                "status": voucher.status(now),
+                "result": voucher.broken or "redeemable",
+            }
+            for voucher in vouchers
+        ],
     }
 
 
@@ -73,6 +94,9 @@ def product_data(product, tz):
         "stores": sorted(store.id for store in product.stores.all()),
         "require_live_qr": product.require_live_qr,
         "instructions": product.instructions,
+        "max_uses_per_day": product.max_uses_per_day,
+        "min_minutes_between_uses": product.min_minutes_between_uses,
+        "redeemable_hours": product.redeemable_hours,
     }
 
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Subquery
+from django.db.models import Case, F, Max, Q, Subquery, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from redemption import codes, events, hotpath
 from redemption.reasons import GUESS_REASONS, Refusal
-from redemption.models import Attempt, Channel, DailyTotal, Product, Redemption, Voucher, new_token
+from redemption.models import Attempt, Channel, DailyTotal, Product, Redemption, Voucher, new_token, next_redeemable
 from staff.models import Membership, Role, Store
 
 log = logging.getLogger(__name__)
@@ -29,38 +29,66 @@ class Outcome:
     store: Store
     voucher: Voucher
     redemption: Redemption | None = None
+    # A voucher of an order of several: every voucher of that order, by id (check only).
+    order: list | None = None
+
+
+@dataclass
+class OrderOutcome:
+    store: Store
+    redemptions: list
 
 
 def voucher_check(*, member: Membership, raw_code, store_id=None) -> Outcome:
-    """Tell whether a code could be redeemed here and now. Changes nothing but the attempt log."""
+    """Tell whether a code could be redeemed here and now, and list the other vouchers of its order.
+    Changes nothing but the attempt log."""
     store = resolve_store(member, store_id)
     parsed = _parse(member, store, raw_code, Attempt.Kind.CHECK)
-    voucher = _find(member, store, parsed, uses=1, now=timezone.now())
+    now = timezone.now()
+    voucher = _find(member, store, parsed, uses=1, now=now)
+    order = None
     try:
         if voucher is None:
             raise _not_found(parsed)
-        _guard(voucher)
+        order = _order_of(member, store, parsed, voucher, now)
+        _guard(voucher, member, now, order=order)
     except Refusal as refusal:
         _refused(member, store, parsed, Attempt.Kind.CHECK, refusal, voucher)
     _record(member, store, parsed, Attempt.Kind.CHECK, "redeemable", voucher)
-    return Outcome("redeemable", store, voucher)
+    return Outcome("redeemable", store, voucher, order=order)
 
 
-def voucher_redeem(*, member: Membership, raw_code, uses=1, store_id=None, idempotency_key=None) -> Outcome:
-    """Redeem `uses` uses of a voucher at a store.
+def _order_of(member, store, parsed, voucher, now):
+    """The vouchers of the voucher's order, each with the first rule it breaks for one use here
+    (`broken`), when the order holds more than this one; else None."""
+    vouchers = hotpath.order_vouchers(voucher, store.pk, parsed, uses={}, now=now, tz=member.merchant.tz)
+    return vouchers if len(vouchers) > 1 else None
+
+
+def voucher_redeem(*, member: Membership, raw_code=None, voucher_id=None, uses=1, store_id=None,
+                   idempotency_key=None) -> Outcome:
+    """Redeem `uses` uses of a voucher at a store: the one the scanned code names, or (for an owner
+    or manager who found it by its order or phone number) the one with `voucher_id`.
 
     Guarantee: however many requests for one voucher arrive at once, from any number of server
-    processes, at most `uses_left` uses are ever granted. The voucher row is locked (SELECT ... FOR
-    UPDATE) for the few statements between reading it and writing it back, and the write is
-    conditional on the uses still being there; the database's CHECK (uses_left >= 0) is the last
-    line. A repeat with the same idempotency key by the same member returns the first redemption.
+    processes, at most `uses_left` uses are ever granted, and the product's redemption rules
+    (uses per day, minutes between uses, hours) hold as uses do. The voucher row is locked (SELECT
+    ... FOR UPDATE) for the few statements between reading it and writing it back, the rules are
+    evaluated on that locked row, and the write is conditional on the uses still being there; the
+    database's CHECK (uses_left >= 0) is the last line. A repeat with the same idempotency key by
+    the same member returns the first redemption.
     """
     store = resolve_store(member, store_id)
+    if voucher_id is not None and member.role == Role.CLERK:
+        raise Refusal("forbidden")
     if idempotency_key:
         first = _replay(member, idempotency_key)
         if first:
             return first
-    parsed = _parse(member, store, raw_code, Attempt.Kind.REDEEM)
+    if voucher_id is not None:
+        parsed = codes.Parsed(voucher_id=voucher_id)
+    else:
+        parsed = _parse(member, store, raw_code, Attempt.Kind.REDEEM)
     try:
         with transaction.atomic():
             return _redeem_locked(member, store, parsed, uses, idempotency_key)
@@ -78,24 +106,105 @@ def _redeem_locked(member, store, parsed, uses, idempotency_key):
     now = timezone.now()
     voucher = _find(member, store, parsed, uses=uses, now=now, lock=True)
     if voucher is None:
-        raise _not_found(parsed)
+        raise Refusal("not_found") if parsed.voucher_id else _not_found(parsed)
     try:
-        _guard(voucher)
+        _guard(voucher, member, now, uses=uses)
     except Refusal as refusal:
         refusal.voucher = voucher
         raise
+    redemption = _take(member, store, parsed, voucher, uses, now, idempotency_key)
+    return Outcome("redeemed", store, voucher, redemption)
+
+
+def _take(member, store, parsed, voucher, uses, now, idempotency_key, batch=None):
+    """Write one redemption of a voucher locked and found redeemable: uses, day total, attempt, event."""
     # Conditional even under the lock: if anything ever reaches this row without the lock,
     # the WHERE clause still refuses to go below zero.
-    if not hotpath.take_uses(voucher.pk, uses, now):
+    if not hotpath.take_uses(voucher.pk, uses, now, member.merchant.tz):
         raise Refusal("already_redeemed", voucher)
     voucher.uses_left -= uses
     redemption = hotpath.create_redemption(
         merchant_id=member.merchant_id, voucher=voucher, store=store, staff=member,
-        uses=uses, at=now, idempotency_key=idempotency_key or None,
+        uses=uses, at=now, idempotency_key=idempotency_key or None, batch=batch,
     )
     _record(member, store, parsed, Attempt.Kind.REDEEM, "redeemed", voucher, at=now)
     events.emit(member.merchant, "redemption.created", store=store, redemption=redemption, voucher=voucher)
-    return Outcome("redeemed", store, voucher, redemption)
+    return redemption
+
+
+MAX_ORDER_VOUCHERS = 50
+
+
+def order_redeem(*, member: Membership, raw_code, items, store_id=None, idempotency_key=None) -> OrderOutcome:
+    """Redeem several vouchers of one order in one tap, all or none.
+
+    `raw_code` is any voucher of the order: it proves the buyer holds the order, even when it is
+    used up itself or not among `items` ({voucher id: uses}). Every voucher of the order is locked
+    in id order, so two clerks redeeming overlapping parts of one order wait for each other and
+    never deadlock; then each item is held to the redeem rules as a single redeem is. One refusal
+    refuses all: the lowest id's reason is answered, with every refused id beside it.
+    """
+    store = resolve_store(member, store_id)
+    if idempotency_key:
+        first = _replay_order(member, idempotency_key)
+        if first:
+            return first
+    parsed = _parse(member, store, raw_code, Attempt.Kind.REDEEM)
+    try:
+        with transaction.atomic():
+            return _redeem_order_locked(member, store, parsed, items, idempotency_key)
+    except IntegrityError:
+        first = idempotency_key and _replay_order(member, idempotency_key)
+        if not first:
+            raise
+        return first
+    except Refusal as refusal:
+        _refused(member, store, parsed, Attempt.Kind.REDEEM, refusal, refusal.voucher)
+
+
+def _redeem_order_locked(member, store, parsed, items, idempotency_key):
+    now = timezone.now()
+    scanned = _find(member, store, parsed, uses=1, now=now)
+    if scanned is None:
+        raise _not_found(parsed)
+    vouchers = {v.pk: v for v in hotpath.order_vouchers(
+        scanned, store.pk, parsed, uses=items, now=now, tz=member.merchant.tz, lock=True
+    )}
+    refused = [
+        (pk, "not_found" if pk not in vouchers else vouchers[pk].broken)
+        for pk in sorted(items)
+        if pk not in vouchers or vouchers[pk].broken
+    ]
+    if refused:
+        pk, reason = refused[0]
+        listed = [{"id": pk, "result": reason} for pk, reason in refused]
+        if pk not in vouchers:
+            raise Refusal("not_found", scanned, refused=listed)
+        try:
+            _guard(vouchers[pk], member, now, uses=items[pk])
+        except Refusal as refusal:
+            refusal.voucher = vouchers[pk]
+            refusal.facts["refused"] = listed
+            raise
+    redemptions, first = [], None
+    for pk in sorted(items):
+        redemption = _take(member, store, parsed, vouchers[pk], items[pk], now,
+                           idempotency_key if first is None else None, batch=first)
+        first = first or redemption
+        redemptions.append(redemption)
+    return OrderOutcome(store, redemptions)
+
+
+def _replay_order(member, key):
+    redemption_id = hotpath.idempotent_redemption_id(member.pk, key)
+    if redemption_id is None:
+        return None
+    together = (
+        Redemption.objects.select_related("voucher__product", "store", "staff")
+        .filter(Q(pk=redemption_id) | Q(batch_id=redemption_id)).order_by("voucher_id")
+    )
+    together = list(together)
+    return OrderOutcome(together[0].store, together)
 
 
 def _replay(member, key):
@@ -131,7 +240,15 @@ def _parse(member, store, raw_code, kind):
 
 def _find(member, store, parsed, *, uses, now, lock=False):
     """The voucher the input names, in the member's merchant only: a foreign code is unknown."""
-    return hotpath.find_voucher(member.merchant_id, store.pk, parsed, uses=uses, now=now, lock=lock)
+    voucher = hotpath.find_voucher(
+        member.merchant_id, store.pk, parsed, uses=uses, now=now, tz=member.merchant.tz, lock=lock
+    )
+    if voucher is not None and parsed.voucher_id is not None:
+        if member.role == Role.MANAGER and voucher.broken == "wrong_store":
+            return None  # found by lookup: a manager sees only what their stores accept
+        # No code in hand: what the attempt log keeps is the voucher's own, masked.
+        parsed.masked = codes.mask(voucher.code)
+    return voucher
 
 
 def _not_found(parsed):
@@ -141,19 +258,26 @@ def _not_found(parsed):
     return Refusal("not_found")
 
 
-def _guard(voucher):
+def _guard(voucher, member, now, uses=1, order=None):
     """Raise the refusal for the first redeem rule the voucher breaks (hotpath.RULES), with the
-    facts a clerk needs beside it."""
+    facts a clerk needs beside it (and the voucher's order, where it has one of several)."""
     reason = voucher.broken
     if reason is None:
         return
+    tz = member.merchant.tz
+    when_next = lambda: {"next_at": next_redeemable(voucher, now, tz, uses)}  # noqa: E731
     facts = {
         "voided": lambda: {"voided_at": voucher.voided_at},
         "already_redeemed": lambda: {"last_redemption": _last_redemption(voucher)},
         "not_yet_valid": lambda: {"valid_from": voucher.valid_from},
         "expired": lambda: {"valid_until": voucher.valid_until},
         "insufficient_uses": lambda: {"uses_left": voucher.uses_left},
+        "outside_hours": when_next,
+        "too_soon": when_next,
+        "daily_limit": when_next,
     }.get(reason, dict)()
+    if order:
+        facts["order"] = order
     raise Refusal(reason, **facts)
 
 
@@ -197,6 +321,43 @@ def _throttle_if_guessing(member):
         log.warning("staff %s locked out for %ss after repeated unknown codes", member.pk, settings.THROTTLE_WINDOW)
 
 
+MAX_LOOKUP = 20
+
+
+def voucher_lookup(*, member: Membership, order_no="", phone="") -> list[Voucher]:
+    """Find vouchers without their code (the buyer's phone is dead): by the exact order number or
+    the whole phone number; owners and managers only, a manager within their stores. At most
+    MAX_LOOKUP, newest order first. Each lookup is kept as an attempt and reaches the live feed,
+    and lookups that find nothing count towards the lock-out as unknown codes do."""
+    if member.role not in (Role.OWNER, Role.MANAGER):
+        raise Refusal("forbidden")
+    left = member.throttled_for()
+    if left:
+        raise Refusal("throttled", retry_after=left)
+    vouchers = Voucher.objects.filter(merchant_id=member.merchant_id).select_related("product")
+    if order_no:
+        vouchers, masked = vouchers.filter(order_no=order_no), codes.mask_order(order_no)
+    else:
+        vouchers, masked = vouchers.filter(buyer_phone__in=codes.phone_forms(phone)), codes.mask_phone(phone)
+    if member.role == Role.MANAGER:
+        in_their_stores = Product.objects.filter(
+            Q(stores=None) | Q(stores__in=member.store_ids()), merchant_id=member.merchant_id
+        )
+        vouchers = vouchers.filter(product__in=in_their_stores)
+    found = list(vouchers.order_by("-created_at", "order_no", "line", "id")[:MAX_LOOKUP])
+    result = "found" if found else "not_found"
+    now = timezone.now()
+    hotpath.record_attempt(
+        merchant_id=member.merchant_id, staff_id=member.pk, store_id=None, voucher_id=found[0].pk if found else None,
+        kind=Attempt.Kind.LOOKUP, input_masked=masked[:40], result=result, at=now,
+    )
+    events.emit(member.merchant, "attempt.lookup", staff=member, query_masked=masked,
+                by="order_no" if order_no else "phone", found=len(found))
+    if not found:
+        _throttle_if_guessing(member)
+    return found
+
+
 def redemption_reverse(*, member: Membership, redemption_id, reason="") -> Redemption:
     """Undo a redemption (撤销核销): the uses go back to the voucher, the record stays, marked reversed.
 
@@ -231,8 +392,14 @@ def redemption_reverse(*, member: Membership, redemption_id, reason="") -> Redem
         if not flipped:
             raise Refusal("already_reversed")
         standing = Redemption.objects.filter(voucher_id=redemption.voucher_id, reversed_at=None)
+        day = redemption.at.astimezone(member.merchant.tz).date()
         Voucher.objects.filter(pk=redemption.voucher_id).update(
-            uses_left=F("uses_left") + redemption.uses, first_used_at=Subquery(standing.order_by("at").values("at")[:1])
+            uses_left=F("uses_left") + redemption.uses,
+            first_used_at=Subquery(standing.order_by("at").values("at")[:1]),
+            # Reversed uses do not count towards the rules: not today's, nor as the last use.
+            last_used_at=Subquery(standing.order_by("-at").values("at")[:1]),
+            day_uses=Case(When(day_uses_on=day, then=F("day_uses") - redemption.uses), default=F("day_uses"),
+                          output_field=Voucher._meta.get_field("day_uses")),
         )
         _take_off_daily_total(redemption, member.merchant.tz)
         redemption.reversed_at, redemption.reversed_by, redemption.reverse_reason = now, member, reason[:200]
@@ -340,6 +507,7 @@ def voucher_issue(*, product: Product, order_no, channel="manual", quantity=1, b
     """Issue `quantity` vouchers for an order. Idempotent on (merchant, channel, order_no):
     a repeat returns the vouchers already issued and False."""
     merchant = product.merchant
+    buyer_phone = codes.normal_phone(buyer_phone)
     existing = list(Voucher.objects.filter(merchant=merchant, channel=channel, order_no=order_no).order_by("line", "id"))
     if existing:
         return existing, False

@@ -292,3 +292,22 @@ def test_superuser_voids_any_merchants_voucher(as_user, superuser, foreign):
     voucher.refresh_from_db()
     assert voucher.state == Voucher.State.VOIDED
     assert voucher.merchant.events.filter(type="voucher.voided").exists()
+
+
+def test_owner_sets_redemption_rules_in_the_admin(as_user, acme, olivia, store_a):
+    client = as_user("olivia")
+    page = client.get(admin_url(Product, "add"))
+    assert b'name="max_uses_per_day"' in page.content and b'name="weekdays"' in page.content
+    data = {"name": "洗车 5 次卡", "face_value": "100", "uses_per_voucher": "5", "instructions": "",
+            "max_uses_per_day": "2", "min_minutes_between_uses": "30", "weekdays": ["1", "2", "3", "4", "5"],
+            "hours_from": "10:00", "hours_until": "22:00"}
+    refused = client.post(admin_url(Product, "add"), {**data, "hours_until": "09:00"})
+    assert refused.status_code == 200 and not Product.objects.exists()
+    assert client.post(admin_url(Product, "add"), data).status_code == 302
+    product = Product.objects.get()
+    assert product.redeemable_hours == {"weekdays": [1, 2, 3, 4, 5], "from": "10:00", "until": "22:00"}
+    assert (product.max_uses_per_day, product.min_minutes_between_uses) == (2, 30)
+    listed = client.get(admin_url(Product))
+    assert "10:00–22:00".encode() in listed.content
+    edit = client.get(admin_url(Product, "change", product.pk))
+    assert edit.context["adminform"].form.initial["weekdays"] == [1, 2, 3, 4, 5]

@@ -107,3 +107,52 @@ def test_the_fast_path_adds_to_the_day_total_and_notes_the_first_use(server, api
     assert_totals_add_up()
     [row] = api(olivia).get("/api/v1/stats/staff/").json()
     assert (row["redemptions"], row["uses"], row["reversed"], row["face_value_total"]) == (19, 19, 1, "1658.00")
+
+
+def test_the_fast_path_holds_the_redemption_rules_in_the_merchants_day(server, carol, acme, issue):
+    import datetime as dt
+    from collections import Counter
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from redemption.models import Product
+
+    token = Token.objects.create(user=carol.user).key
+    two_a_day = Product.objects.create(merchant=acme, name="洗车 5 次卡", face_value=Decimal("100"),
+                                       uses_per_voucher=5, max_uses_per_day=2)
+    voucher = issue(two_a_day)
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda _: post(server, "/api/v1/redeem/", token, {"code": voucher.code}), range(20)))
+    assert Counter(body["result"] for _, body in answers) == {"redeemed": 2, "daily_limit": 18}
+    voucher.refresh_from_db()
+    today = timezone.now().astimezone(acme.tz).date()
+    assert (voucher.uses_left, voucher.day_uses, voucher.day_uses_on) == (3, 2, today)
+    assert voucher.last_used_at is not None
+    refused = next(body for _, body in answers if body["result"] == "daily_limit")
+    assert dt.datetime.fromisoformat(refused["next_at"]).date() == today + dt.timedelta(days=1)
+    # Not on today's weekday (in the merchant's zone, whatever the server's clock says).
+    not_today = Product.objects.create(
+        merchant=acme, name="周末券", face_value=Decimal("10"), hours_from=dt.time(0), hours_until=dt.time(23, 59),
+        hours_weekdays=0b1111111 & ~(1 << (today.isoweekday() - 1)),
+    )
+    closed = post(server, "/api/v1/redeem/", token, {"code": issue(not_today).code})
+    assert closed[0] == 409 and closed[1]["result"] == "outside_hours"
+    assert dt.datetime.fromisoformat(closed[1]["next_at"]).date() == today + dt.timedelta(days=1)
+    spaced = Product.objects.create(merchant=acme, name="月卡", face_value=Decimal("10"), uses_per_voucher=9,
+                                    min_minutes_between_uses=5)
+    code = issue(spaced).code
+    assert post(server, "/api/v1/redeem/", token, {"code": code})[0] == 200
+    assert post(server, "/api/v1/redeem/", token, {"code": code})[1]["result"] == "too_soon"
+
+
+def test_a_check_of_an_order_of_several_lists_the_order(server, carol, meal):
+    from redemption import services
+
+    token = Token.objects.create(user=carol.user).key
+    vouchers, _ = services.voucher_issue(product=meal, order_no="PDD-77", channel="pdd", quantity=3)
+    checked = post(server, "/api/v1/check/", token, {"code": vouchers[1].code})
+    assert checked[0] == 200
+    assert [v["id"] for v in checked[1]["order"]["vouchers"]] == sorted(v.pk for v in vouchers)
+    single = services.voucher_issue(product=meal, order_no="PDD-78", channel="pdd")[0][0]
+    assert "order" not in post(server, "/api/v1/check/", token, {"code": single.code})[1]

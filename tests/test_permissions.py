@@ -12,6 +12,12 @@ ALLOWED, FORBIDDEN, UNAUTHORIZED = "allowed", 403, 401
 MATRIX = [
     ("check", "post", "/api/v1/check/", lambda c: {"code": c["code"]}, {"olivia", "mike", "carol", "oscar"}),
     ("redeem", "post", "/api/v1/redeem/", lambda c: {"code": codes.generate()}, {"olivia", "mike", "carol", "oscar"}),
+    ("order redeem", "post", "/api/v1/redeem/order/", lambda c: {"code": c["code"], "vouchers": [{"id": c["voucher"]}]},
+     {"olivia", "mike", "carol", "oscar"}),
+    # Redeeming a voucher found by lookup, by its id: never a clerk.
+    ("redeem by id", "post", "/api/v1/redeem/", lambda c: {"voucher": c["voucher"]}, {"olivia", "mike", "oscar"}),
+    ("lookup by order", "get", "/api/v1/vouchers/lookup/?order_no=T-1", None, {"olivia", "mike", "oscar"}),
+    ("lookup by phone", "get", "/api/v1/vouchers/lookup/?phone=13800138000", None, {"olivia", "mike", "oscar"}),
     ("mine", "get", "/api/v1/redemptions/mine/", None, {"olivia", "mike", "carol", "oscar"}),
     ("redemption list", "get", "/api/v1/redemptions/", None, {"olivia", "mike", "oscar"}),
     ("stores", "get", "/api/v1/stores/", None, {"olivia", "oscar"}),
@@ -53,7 +59,7 @@ def cast(olivia, mike, carol, dave, oscar):
 @pytest.mark.parametrize("who", ROLES)
 def test_endpoint_access(api, cast, meal, issue, who, name, method, path, body, allowed):
     voucher = issue(meal)
-    context = {"code": voucher.code, "who": who, "product": meal.id}
+    context = {"code": voucher.code, "who": who, "product": meal.id, "voucher": voucher.id}
     client = api(cast[who])
     data = body(context) if body else None
     response = getattr(client, method)(path, data, format="json")

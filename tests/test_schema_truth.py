@@ -195,6 +195,42 @@ def own(w):
     return w.voucher().id
 
 
+def family(w, channel="pdd"):
+    """An order of three meals."""
+    return services.voucher_issue(product=w.meal, order_no="PDD-3", channel=channel, quantity=3)[0]
+
+
+def family_one_used(w):
+    vouchers = family(w)
+    services.voucher_redeem(member=w.carol, raw_code=vouchers[0].code)
+    return vouchers
+
+
+def with_rules(w, **rules):
+    return Product.objects.create(merchant=w.olivia.merchant, name="洗车 5 次卡", face_value=Decimal("100.00"),
+                                  uses_per_voucher=5, **rules)
+
+
+def used_today(w, **rules):
+    """A pass that gave a use a moment ago, under `rules`."""
+    voucher = w.voucher(with_rules(w, **rules))
+    services.voucher_redeem(member=w.carol, raw_code=voucher.code)
+    return voucher
+
+
+def closed_today(w):
+    weekday = timezone.now().astimezone(w.olivia.merchant.tz).isoweekday()
+    return w.voucher(with_rules(w, hours_from=dt.time(0), hours_until=dt.time(23, 59),
+                                hours_weekdays=0b1111111 & ~(1 << (weekday - 1))))
+
+
+RULE_REFUSALS = [
+    Case(409, "carol", "a pass used up for today", body=lambda w: {"code": used_today(w, max_uses_per_day=1).code}),
+    Case(409, "carol", "a pass used a minute ago", body=lambda w: {"code": used_today(w, min_minutes_between_uses=60).code}),
+    Case(409, "carol", "a pass not usable on this weekday", body=lambda w: {"code": closed_today(w).code}),
+]
+
+
 COUNTER_REFUSALS = [
     Case(400, "olivia", "an owner of two stores names none", body=lambda w: {"code": w.code()}),
     Case(400, "carol", "a store that is not a number", body=lambda w: {"code": w.code(), "store": "A"}),
@@ -231,6 +267,9 @@ CASES = {
     ("GET", "/api/v1/ping/"): [Case(200, None, "anyone")],
     ("POST", "/api/v1/check/"): [
         Case(200, "carol", "a clerk checks a good code", body=lambda w: {"code": w.code()}),
+        Case(200, "carol", "a voucher of an order of three", body=lambda w: {"code": family(w)[1].code}),
+        Case(409, "carol", "a used voucher of an order with two left", body=lambda w: {"code": family_one_used(w)[0].code}),
+        *RULE_REFUSALS,
         Case(200, "olivia", "an owner checks at a store", body=lambda w: {"code": w.code(), "store": w.store_b.id}),
         *COUNTER_REFUSALS,
     ],
@@ -239,10 +278,52 @@ CASES = {
         Case(200, "mike", "a manager redeems two uses of a pass",
              body=lambda w: {"code": w.voucher(w.wash).code, "uses": 2}),
         Case(400, "carol", "zero uses", body=lambda w: {"code": w.code(), "uses": 0}),
+        Case(200, "mike", "a manager redeems a voucher found by lookup", body=lambda w: {"voucher": w.voucher().id}),
+        Case(403, "carol", "a clerk names a voucher by id", body=lambda w: {"voucher": w.voucher().id}),
+        Case(404, "olivia", "another merchant's voucher by id",
+             body=lambda w: {"voucher": w.foreign_voucher().id, "store": w.store_a.id}),
+        *RULE_REFUSALS,
         Case(409, "carol", "more uses than are left", body=lambda w: {"code": w.voucher(w.wash).code, "uses": 4}),
         Case(409, "dave", "a voucher for another store",
              body=lambda w: {"code": w.voucher(store_only(w.meal, w.store_a)).code}),
         *COUNTER_REFUSALS,
+    ],
+    ("POST", "/api/v1/redeem/order/"): [
+        Case(200, "carol", "a clerk redeems a whole order", body=lambda w: (lambda v: {
+            "code": v[0].code, "vouchers": [{"id": x.id} for x in v], "idempotency_key": "tap"})(family(w))),
+        Case(200, "mike", "the rest of an order, shown by its used voucher", body=lambda w: (lambda v: {
+            "code": v[0].code, "vouchers": [{"id": v[1].id}, {"id": v[2].id, "uses": 1}]})(family_one_used(w))),
+        Case(400, "carol", "no vouchers named", body=lambda w: {"code": w.code(), "vouchers": []}),
+        Case(400, "carol", "a voucher named twice", body=lambda w: (lambda v: {
+            "code": v[0].code, "vouchers": [{"id": v[1].id}, {"id": v[1].id}]})(family(w))),
+        Case(400, "olivia", "an owner of two stores names none", body=lambda w: (lambda v: {
+            "code": v[0].code, "vouchers": [{"id": v[0].id}]})(family(w))),
+        Case(403, "carol", "a clerk names another store", body=lambda w: (lambda v: {
+            "code": v[0].code, "vouchers": [{"id": v[0].id}], "store": w.store_b.id})(family(w))),
+        Case(404, "carol", "a voucher of another order", body=lambda w: (lambda v: {
+            "code": v[0].code, "vouchers": [{"id": w.voucher().id}]})(family(w))),
+        Case(404, "carol", "an unknown code", body={"code": "ABCD-1234", "vouchers": [{"id": 1}]}),
+        Case(409, "carol", "one of them used already", body=lambda w: (lambda v: {
+            "code": v[1].code, "vouchers": [{"id": x.id} for x in v]})(family_one_used(w))),
+        Case(422, "carol", "an empty code", body={"code": "", "vouchers": [{"id": 1}]}),
+        Case(429, "carol", "a clerk locked out for guessing", setup=lambda w: w.throttle(w.carol),
+             body=lambda w: {"code": w.code(), "vouchers": [{"id": 1}]}),
+        anonymous(body={"code": "1234", "vouchers": [{"id": 1}]}),
+        not_json("carol"),
+    ],
+    ("GET", "/api/v1/vouchers/lookup/"): [
+        Case(200, "olivia", "the owner finds an order", setup=lambda w: family(w), query={"order_no": "PDD-3"}),
+        Case(200, "mike", "a manager finds a phone number",
+             setup=lambda w: services.voucher_issue(product=w.meal, order_no="TEL-1", buyer_phone="138 0013 8000"),
+             query={"phone": "13800138000"}),
+        Case(200, "mike", "nothing found", query={"order_no": "NO-SUCH"}),
+        Case(400, "olivia", "neither an order number nor a phone number"),
+        Case(400, "olivia", "both at once", query={"order_no": "PDD-3", "phone": "13800138000"}),
+        Case(400, "olivia", "a phone number that is not one", query={"phone": "call me"}),
+        refused_to("carol", query={"order_no": "PDD-3"}),
+        Case(429, "mike", "a manager locked out for guessing", setup=lambda w: w.throttle(w.mike),
+             query={"order_no": "PDD-3"}),
+        anonymous(query={"order_no": "PDD-3"}),
     ],
     ("POST", "/api/v1/redemptions/{id}/reverse/"): [
         Case(200, "olivia", "the owner undoes a redemption", id=lambda w: w.redeemed().id,
@@ -357,6 +438,11 @@ CASES = {
             "name": "下午茶", "face_value": "39.90", "uses_per_voucher": 2, "valid_from": "2030-01-01",
             "valid_until": "2030-12-31", "stores": [w.store_a.id], "instructions": "周末可用"}),
         Case(201, "olivia", "the least there is", body={"name": "Tea", "face_value": "5"}),
+        Case(201, "olivia", "a pass with redemption rules", body={
+            "name": "洗车 5 次卡", "face_value": "100", "uses_per_voucher": 5, "max_uses_per_day": 2,
+            "min_minutes_between_uses": 30, "redeemable_hours": {"weekdays": [1, 2, 3, 4, 5, 6], "from": "10:00", "until": "22:00"}}),
+        Case(400, "olivia", "hours across midnight", body={
+            "name": "Tea", "face_value": "5", "redeemable_hours": {"weekdays": [1], "from": "22:00", "until": "02:00"}}),
         Case(400, "olivia", "no face value", body={"name": "Tea"}),
         Case(400, "olivia", "an end before the start", body={
             "name": "Tea", "face_value": "5", "valid_from": "2030-02-01", "valid_until": "2030-01-01"}),

@@ -2,6 +2,7 @@
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -23,9 +24,31 @@ def code_input(data):
 
 class RedeemInput(serializers.Serializer):
     code = serializers.JSONField(required=False, allow_null=True, help_text="The code as typed or scanned, or a buyer QR payload.")
+    voucher = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID,
+        help_text="Instead of `code`: the id of a voucher found by lookup (owner and manager only).",
+    )
     uses = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1000)
     store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID)
     idempotency_key = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
+
+
+class OrderItem(serializers.Serializer):
+    id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    uses = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1000)
+
+
+class RedeemOrderInput(serializers.Serializer):
+    code = serializers.JSONField(required=False, allow_null=True, help_text="Any voucher of the order, as scanned or typed.")
+    vouchers = OrderItem(many=True, allow_empty=False, max_length=services.MAX_ORDER_VOUCHERS)
+    store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID)
+    idempotency_key = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
+
+    def validate_vouchers(self, items):
+        ids = [item["id"] for item in items]
+        if len(set(ids)) != len(ids):
+            raise serializers.ValidationError(_("Each voucher may be named once."))
+        return items
 
 
 class CheckInput(serializers.Serializer):
@@ -37,7 +60,7 @@ class CheckInput(serializers.Serializer):
 OUTCOME_SCHEMA = {200: schema.Outcome, **schema.refusals(400, 403, 404, 409, 422, 429)}
 
 
-def outcome_body(result, store, voucher, redemption, tz):
+def outcome_body(result, store, voucher, redemption, tz, order=None):
     body = {
         "ok": True,
         "result": result,
@@ -47,12 +70,14 @@ def outcome_body(result, store, voucher, redemption, tz):
     }
     if redemption is not None:
         body["redemption"] = present.redemption_data(redemption, tz)
+    if order:
+        body["order"] = present.order_data(order, tz)
     return body
 
 
 def outcome_response(request, outcome):
     tz = request.member.merchant.tz
-    return Response(outcome_body(outcome.result, outcome.store, outcome.voucher, outcome.redemption, tz))
+    return Response(outcome_body(outcome.result, outcome.store, outcome.voucher, outcome.redemption, tz, outcome.order))
 
 
 class CheckView(ApiView):
@@ -78,11 +103,40 @@ class RedeemView(ApiView):
         outcome = services.voucher_redeem(
             member=request.member,
             raw_code=code_input(request.data),
+            voucher_id=data["voucher"],
             uses=data["uses"],
             store_id=data["store"],
             idempotency_key=data.get("idempotency_key") or None,
         )
         return outcome_response(request, outcome)
+
+
+class RedeemOrderView(ApiView):
+    """Redeem several vouchers of one order in one tap, all or none: the scanned code proves the
+    buyer holds the order; `vouchers` names the ones to redeem (ids from check's `order`)."""
+
+    roles = ALL_STAFF
+
+    @extend_schema(request=RedeemOrderInput, responses={**OUTCOME_SCHEMA, 200: schema.OrderOutcome})
+    def post(self, request):
+        data = valid(RedeemOrderInput, request)
+        outcome = services.order_redeem(
+            member=request.member,
+            raw_code=code_input(request.data),
+            items={item["id"]: item["uses"] for item in data["vouchers"]},
+            store_id=data["store"],
+            idempotency_key=data.get("idempotency_key") or None,
+        )
+        tz = request.member.merchant.tz
+        count = len(outcome.redemptions)
+        return Response({
+            "ok": True,
+            "result": "redeemed",
+            "message": ngettext("Redeemed %(count)s voucher.", "Redeemed %(count)s vouchers.", count) % {"count": count},
+            "store": present.store_ref(outcome.store),
+            "redemptions": [present.redemption_data(r, tz) for r in outcome.redemptions],
+            "vouchers": [present.voucher_data(r.voucher, tz) for r in outcome.redemptions],
+        })
 
 
 class ReverseInput(serializers.Serializer):

@@ -42,6 +42,8 @@ def refusal_body(refusal, request):
             if value:
                 template = DETAILED[refusal.reason]
                 words.update(at=_short(value.at, tz), store=value.store.name, staff=value.staff.display_name)
+        elif name == "order":
+            body[name] = present.order_data(value, tz)
         elif hasattr(value, "astimezone"):
             body[name] = present.when(value, tz)
             words[name] = _short(value, tz)

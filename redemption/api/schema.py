@@ -49,6 +49,21 @@ class RedemptionRow(RedemptionOut):
     product = IdName()
 
 
+class OrderVoucher(serializers.Serializer):
+    id = serializers.IntegerField()
+    code_masked = serializers.CharField()
+    product = IdName()
+    uses_left = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=VoucherStatus.values)
+    result = serializers.CharField(help_text="What one use here and now would answer: redeemable, or the refusal's reason.")
+
+
+class Order(serializers.Serializer):
+    order_no_masked = serializers.CharField()
+    channel = serializers.CharField()
+    vouchers = OrderVoucher(many=True, help_text="Every voucher of the order, the scanned one included, by id.")
+
+
 class Outcome(serializers.Serializer):
     """Check and redeem: what the clerk's screen shows."""
 
@@ -58,6 +73,22 @@ class Outcome(serializers.Serializer):
     store = IdName(help_text="The store the code was checked or redeemed at.")
     redemption = RedemptionOut(required=False, help_text="Redeem only.")
     voucher = VoucherOut()
+    order = Order(required=False, help_text="Check only: the voucher's order, when it holds several vouchers.")
+
+
+class OrderOutcome(serializers.Serializer):
+    """A whole order redeemed: one redemption per voucher, by voucher id."""
+
+    ok = serializers.BooleanField()
+    result = serializers.ChoiceField(choices=["redeemed"])
+    message = serializers.CharField(help_text="A sentence for the clerk, in the request's language.")
+    store = IdName()
+    redemptions = RedemptionOut(many=True)
+    vouchers = VoucherOut(many=True)
+
+
+class Lookup(serializers.Serializer):
+    results = VoucherOut(many=True, help_text="At most 20, newest order first; codes and phone numbers masked.")
 
 
 class Reversed(serializers.Serializer):
@@ -74,6 +105,11 @@ class LastRedemption(serializers.Serializer):
     staff = StaffRef()
 
 
+class OrderRefusal(serializers.Serializer):
+    id = serializers.IntegerField()
+    result = serializers.CharField()
+
+
 class Refused(Error):
     """A refusal, with the facts behind it where there are any."""
 
@@ -85,6 +121,9 @@ class Refused(Error):
     uses_left = serializers.IntegerField(required=False, help_text="insufficient_uses")
     last_redemption = LastRedemption(required=False, allow_null=True, help_text="already_redeemed")
     retry_after = serializers.IntegerField(required=False, help_text="throttled: seconds (also in Retry-After)")
+    next_at = serializers.DateTimeField(required=False, help_text="outside_hours, too_soon, daily_limit: the earliest moment it would be allowed")
+    refused = OrderRefusal(many=True, required=False, help_text="A whole order: every voucher that could not be redeemed")
+    order = Order(required=False, help_text="Check: the voucher's order, when it holds several vouchers.")
     voucher = VoucherOut(required=False, help_text="The voucher refused, where the caller may see it.")
 
 

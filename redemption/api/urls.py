@@ -11,6 +11,7 @@ urlpatterns = [
     path("auth/token/", staff_api.TokenView.as_view(), name="api-token"),
     path("check/", run_in_pool(counter.CheckView.as_view(), fastpath.check, "redeemable"), name="api-check"),
     path("redeem/", run_in_pool(counter.RedeemView.as_view(), fastpath.redeem, "redeemed"), name="api-redeem"),
+    path("redeem/order/", counter.RedeemOrderView.as_view(), name="api-redeem-order"),
     path("redemptions/", reports.RedemptionListView.as_view(), name="api-redemptions"),
     path("redemptions/export.csv", reports.ExportView.as_view(), name="api-redemptions-export"),
     path("redemptions/mine/", counter.MineView.as_view(), name="api-redemptions-mine"),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("staff/<id:pk>/", staff_api.StaffDetailView.as_view(), name="api-staff-detail"),
     path("products/", products.ProductListView.as_view(), name="api-products"),
     path("vouchers/", vouchers.VoucherListView.as_view(), name="api-vouchers"),
+    path("vouchers/lookup/", vouchers.VoucherLookupView.as_view(), name="api-vouchers-lookup"),
     path("vouchers/import/", vouchers.VoucherImportView.as_view(), name="api-vouchers-import"),
     *[
         path(f"vouchers/<id:pk>/{action}/", vouchers.VoucherActionView.as_view(action=action), name=f"api-voucher-{action}")

@@ -2,6 +2,8 @@
 freeze, unfreeze, reissue (补发), and the QR image."""
 
 import io
+import re
+import unicodedata
 
 import qrcode
 from django.http import HttpResponse
@@ -18,7 +20,7 @@ from redemption import present, selectors, services
 from redemption.api import schema
 from redemption.models import Channel, Product, Voucher
 from staff.apikit import MAX_ID, ApiView, Pagination, not_found, optional_int, optional_text, paginate, valid
-from staff.permissions import OWNER
+from staff.permissions import OWNER, OWNER_MANAGER
 
 
 class IssueInput(serializers.Serializer):
@@ -33,6 +35,39 @@ class IssueInput(serializers.Serializer):
         if product is None:
             raise serializers.ValidationError(_("Unknown product."))
         return product
+
+
+class LookupInput(serializers.Serializer):
+    order_no = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=40, default="")
+
+    def validate_phone(self, value):
+        # As typed on a phone: full-width digits from a Chinese input method, spaces, dashes, +86.
+        value = unicodedata.normalize("NFKC", value).strip()
+        if value and not re.fullmatch(r"\+?[0-9 -]{5,24}", value):
+            raise serializers.ValidationError(_("Enter the whole phone number, digits only."))
+        return value
+
+    def validate(self, data):
+        if bool(data["order_no"].strip()) == bool(data["phone"].strip()):
+            raise serializers.ValidationError(_("Give either the whole order number or the whole phone number."))
+        return data
+
+
+class VoucherLookupView(ApiView):
+    """Owner, manager: find a buyer's vouchers without the code (the phone is dead), by the exact
+    order number or the whole phone number. Every lookup is recorded and shows on the live feed."""
+
+    roles = OWNER_MANAGER
+
+    @extend_schema(parameters=[LookupInput], responses={200: schema.Lookup, **schema.refusals(400, 403, 429)})
+    def get(self, request):
+        query = LookupInput(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        found = services.voucher_lookup(member=request.member, order_no=data["order_no"].strip(), phone=data["phone"])
+        tz = request.member.merchant.tz
+        return Response({"results": [present.voucher_data(v, tz) for v in found]})
 
 
 class VoucherListView(ApiView):

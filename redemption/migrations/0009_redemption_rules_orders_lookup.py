@@ -6,6 +6,14 @@ import zoneinfo
 from django.db import migrations, models
 
 
+def phones_without_spaces(apps, schema_editor):
+    """Buyer phone numbers as the lookup matches them: without the spaces and dashes they were typed with."""
+    Voucher = apps.get_model("redemption", "Voucher")
+    spaced = Voucher.objects.filter(models.Q(buyer_phone__contains=" ") | models.Q(buyer_phone__contains="-"))
+    for pk, phone in spaced.values_list("pk", "buyer_phone").iterator(chunk_size=5000):
+        Voucher.objects.filter(pk=pk).update(buyer_phone=phone.replace(" ", "").replace("-", ""))
+
+
 def note_last_uses(apps, schema_editor):
     """The rules' counters for vouchers redeemed before they existed: the time of the last standing
     use, and the standing uses of that merchant-local day."""
@@ -102,5 +110,10 @@ class Migration(migrations.Migration):
             model_name='product',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('hours_from', None), ('hours_until', None)), models.Q(('hours_from__isnull', False), ('hours_until__gt', models.F('hours_from')), ('hours_weekdays__gte', 1), ('hours_weekdays__lte', 127)), _connector='OR'), name='product_hours_a_window_within_a_day'),
         ),
+        migrations.AddIndex(
+            model_name='voucher',
+            index=models.Index(fields=['merchant', 'buyer_phone'], name='voucher_buyer_phone'),
+        ),
         migrations.RunPython(note_last_uses, migrations.RunPython.noop),
+        migrations.RunPython(phones_without_spaces, migrations.RunPython.noop),
     ]
