@@ -80,7 +80,7 @@ def test_clerk_sees_their_one_store_and_no_picker(client, shop):
     assert "csrftoken" in response.cookies
     config = page_config(html)
     assert config["stores"] == [{"id": shop["east"].id, "name": "东门店"}]
-    assert config["staff"] == {"id": shop["clerk"].id, "name": "小王"}
+    assert config["staff"] == {"id": shop["clerk"].id, "name": "小王", "may_lookup": False}
     assert config["urls"]["check"] == "/api/v1/check/"
     assert config["urls"]["redeem"] == "/api/v1/redeem/"
 

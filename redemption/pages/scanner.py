@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from redemption import reasons
-from staff.models import Store
+from staff.models import Role, Store
 
 # Static files the scanner needs to open with a bad or no connection. The QR decoder is not here:
 # it loads only when the camera opens and is cached then.
@@ -51,11 +51,17 @@ def scanner(request):
     member = getattr(request.user, "membership", None)
     stores = member_stores(member)
     config = {
-        "staff": {"id": member.pk, "name": member.display_name} if member else None,
+        "staff": {
+            "id": member.pk, "name": member.display_name,
+            # Owners and managers may find a voucher without its code (查找订单); clerks never.
+            "may_lookup": member.role in (Role.OWNER, Role.MANAGER),
+        } if member else None,
         "stores": stores,
         "urls": {
             "check": reverse("api-check"),
             "redeem": reverse("api-redeem"),
+            "redeem_order": reverse("api-redeem-order"),
+            "lookup": reverse("api-vouchers-lookup"),
             "mine": reverse("api-redemptions-mine"),
             "reverse": reverse("api-reverse", args=[0]),
             "login": reverse("staff:login"),

@@ -3,10 +3,13 @@ import { feedback, setSpeech, speak, speechOn, unlockAudio } from "./js/feedback
 import { closeCamera, openCamera } from "./js/camera.js";
 import { flatten, grouped, looksMistyped, normalise } from "./js/codes.js";
 import { $, blurInput, show } from "./js/dom.js";
-import { minute, uses, usesOf, validity, waitSeconds } from "./js/format.js";
-import { gettext, interpolate } from "./js/i18n.js";
+import { minute, nextUse, uses, usesOf, validity, waitSeconds } from "./js/format.js";
+import { gettext, interpolate, ngettext } from "./js/i18n.js";
+import { closeLookup, openLookup, setUpLookup } from "./js/lookup.js";
 import { Redemption, request, sleep, withRetry } from "./js/net.js";
-import { keepsInput, lockSeconds, refusalMessage, screenFor, spokenText, voiceLanguage } from "./js/screens.js";
+import {
+  keepsInput, lockSeconds, orderChoices, refusalMessage, screenFor, spokenText, voiceLanguage,
+} from "./js/screens.js";
 import { closeToday, loadToday, openToday, setUpToday } from "./js/today.js";
 
 const config = JSON.parse($("hx-config").textContent);
@@ -88,8 +91,8 @@ function submitCode(raw, typed) {
   withRetry(() => call(config.urls.check, body), CHECK_RETRIES, { onRetry: retrying })
     .then((answer) => {
       hint("");
-      if (answer.data.ok) openConfirm(body, answer.data.voucher);
-      else showRefusal(answer.data, typed);
+      if (answer.data.ok) openConfirm(body, answer.data.voucher, answer.data.order);
+      else showRefusal(answer.data, typed, body);
     }, () => {
       hint(gettext("Unstable network, try again"), true);
       feedback("refused");
@@ -111,8 +114,16 @@ function setChecking(on) {
 
 let pending = null;
 
-function openConfirm(body, voucher) {
-  pending = new Redemption({ code: body.code, store: body.store, voucher });
+// The confirm step: one voucher (with a count of uses), or, for a voucher of an order of several,
+// every voucher of the order with those that can be redeemed ticked, redeemed in one tap.
+// body.voucherId: a voucher an owner or manager found by lookup.
+function openConfirm(body, voucher, order) {
+  const choices = orderChoices(order, config.reasons);
+  pending = new Redemption({ code: body.code, store: body.store, voucher, voucherId: body.voucherId || null });
+  if (choices.some((c) => c.usable)) {
+    pending.items = choices.filter((c) => c.usable).map((c) => c.id);
+  }
+  renderOrder(choices);
   $("c-product").textContent = voucher.product.name;
   $("c-uses").textContent = usesOf(voucher.uses_left, voucher.uses_total);
   $("c-valid").textContent = validity(voucher);
@@ -120,12 +131,50 @@ function openConfirm(body, voucher) {
   $("c-code").textContent = voucher.code_masked;
   $("c-phone").textContent = voucher.buyer_phone_masked;
   show($("c-phone-row"), !!voucher.buyer_phone_masked);
-  show($("c-stepper"), voucher.uses_left > 1);
+  show($("c-stepper"), !pending.isOrder && voucher.uses_left > 1);
   setUses(1);
   setSending(false, "");
   blurInput();
   show($("confirm"), true);
   $("c-go").focus();
+}
+
+function renderOrder(choices) {
+  const list = $("c-order-list");
+  list.textContent = "";
+  show($("c-order-box"), pending.isOrder);
+  if (!pending.isOrder) return;
+  $("c-order-title").textContent = interpolate(
+    ngettext("This order has %(n)s voucher", "This order has %(n)s vouchers", choices.length), { n: choices.length }, true);
+  choices.forEach((choice) => {
+    const li = document.createElement("li");
+    li.className = "oc" + (choice.usable ? "" : " oc-off");
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.value = choice.id;
+    box.checked = choice.usable;
+    box.disabled = !choice.usable;
+    box.addEventListener("change", () => choose(choice.id, box.checked));
+    const name = document.createElement("span");
+    name.className = "oc-name";
+    name.textContent = choice.product;
+    const meta = document.createElement("small");
+    meta.textContent = choice.code + " · " + (choice.usable ? interpolate(gettext("%(n)s left"), { n: choice.usesLeft }, true) : choice.why);
+    name.appendChild(document.createElement("br"));
+    name.appendChild(meta);
+    label.appendChild(box);
+    label.appendChild(name);
+    li.appendChild(label);
+    list.appendChild(li);
+  });
+}
+
+function choose(id, on) {
+  const items = pending.items.filter((x) => x !== id);
+  if (on) items.push(id);
+  pending.items = items.sort((a, b) => a - b);
+  setSending(false, "");
 }
 
 function setUses(n) {
@@ -141,7 +190,11 @@ function setSending(on, status) {
   $("c-minus").disabled = on || (pending && pending.uses <= 1);
   $("c-plus").disabled = on || (pending && pending.uses >= pending.voucher.uses_left);
   $("c-status").textContent = status;
-  $("c-go").textContent = on ? gettext("Redeeming…") : gettext("Confirm redemption");
+  const n = pending && pending.isOrder ? pending.items.length : 0;
+  $("c-go").textContent = on ? gettext("Redeeming…")
+    : n ? interpolate(ngettext("Redeem %(n)s voucher", "Redeem all %(n)s vouchers", n), { n }, true)
+      : gettext("Confirm redemption");
+  if (pending && pending.isOrder && !n) $("c-go").disabled = true;
 }
 
 function closeConfirm() {
@@ -157,7 +210,8 @@ function redeem() {
   // No answer yet: the redeem may have gone through. It is asked again with the same key until the
   // server says what it did; the clerk sees "confirming", never a guess.
   const retrying = () => { $("c-status").textContent = gettext("Confirming… the network is unstable"); };
-  job.send((url, body) => call(url, body, 10000), config.urls.redeem, { delays: REDEEM_RETRIES, onRetry: retrying })
+  const url = job.isOrder ? config.urls.redeem_order : config.urls.redeem;
+  job.send((u, body) => call(u, body, 10000), url, { delays: REDEEM_RETRIES, onRetry: retrying })
     .then((answer) => {
       closeConfirm();
       if (answer.data.ok) showRedeemed(answer.data);
@@ -174,6 +228,7 @@ function redeem() {
 
 const SPOKEN = {
   redeemed: (left) => interpolate(gettext("Redeemed, %(n)s left"), { n: left }, true),
+  order: (n) => interpolate(ngettext("Redeemed %(n)s voucher", "Redeemed %(n)s vouchers", n), { n }, true),
 };
 
 function showResult(screen, title, message, facts, data) {
@@ -198,6 +253,7 @@ function showResult(screen, title, message, facts, data) {
   });
   $("r-wait").textContent = "";
   show($("r-retry"), false);
+  show($("r-order"), false);
   blurInput();
   show(box, true);
   $("r-next").focus();
@@ -206,6 +262,7 @@ function showResult(screen, title, message, facts, data) {
 }
 
 function showRedeemed(data) {
+  if (data.redemptions) return showOrderRedeemed(data);
   const r = data.redemption;
   const v = data.voucher;
   clearInput();
@@ -218,14 +275,31 @@ function showRedeemed(data) {
   ], data);
 }
 
+function showOrderRedeemed(data) {
+  const first = data.redemptions[0];
+  const n = data.redemptions.length;
+  clearInput();
+  const names = {};
+  data.vouchers.forEach((v) => { names[v.product.name] = (names[v.product.name] || 0) + 1; });
+  showResult(screenFor(data, config.reasons), gettext("Redeemed"),
+    Object.keys(names).map((name) => name + " × " + names[name]).join("、"), [
+      [gettext("Vouchers"), interpolate(ngettext("%(n)s voucher", "%(n)s vouchers", n), { n }, true)],
+      [gettext("Codes"), data.redemptions.map((r) => r.code_masked.slice(-4)).join(" ")],
+      [gettext("Time"), minute(first.at)],
+      [gettext("Store"), first.store.name],
+    ], data);
+}
+
 // The title is the server's, from its table of reasons; the sentence under it comes with the answer.
-function showRefusal(data, typed) {
+// body: the check that was refused, kept so the rest of the voucher's order can be offered.
+function showRefusal(data, typed, body) {
   const screen = screenFor(data, config.reasons);
   const v = data.voucher;
   const last = data.last_redemption;
   if (!keepsInput(data, typed)) clearInput();
   const title = screen.kind === "error" ? gettext("Something went wrong") : screen.title;
-  const message = screen.kind === "error" ? data.message || gettext("Try again in a moment") : refusalMessage(data, title);
+  let message = screen.kind === "error" ? data.message || gettext("Try again in a moment") : refusalMessage(data, title);
+  if (data.next_at) message = nextUse(data.next_at, Date.now());
   showResult(screen, title, message, [
     [gettext("Product"), v && v.product.name],
     [gettext("Code"), v && v.code_masked],
@@ -238,6 +312,21 @@ function showRefusal(data, typed) {
   ], data);
   const wait = lockSeconds(data, config.rules);
   if (wait) countdown(wait);
+  offerRestOfOrder(data, body);
+}
+
+// The voucher shown is used up or refused, but others of its order are not: offer those.
+function offerRestOfOrder(data, body) {
+  const usable = orderChoices(data.order, config.reasons).filter((c) => c.usable).length;
+  if (!body || !data.voucher || !usable) return;
+  const button = $("r-order");
+  button.textContent = interpolate(
+    ngettext("Redeem the order's other voucher", "Redeem the order's other %(n)s vouchers", usable), { n: usable }, true);
+  show(button, true);
+  button.onclick = () => {
+    show($("result"), false);
+    openConfirm(body, data.voucher, data.order);
+  };
 }
 
 function countdown(seconds) {
@@ -317,6 +406,7 @@ function closeAll() {
   closeCamera();
   show($("result"), false);
   closeToday();
+  closeLookup();
 }
 
 // ---- start ----
@@ -359,6 +449,7 @@ function bind() {
   $("today-btn").onclick = openToday;
   $("today-close").onclick = closeToday;
   $("today-refresh").onclick = () => loadToday(true);
+  $("lookup-btn").onclick = openLookup;
   $("logout").addEventListener("submit", logout);
   // 语音播报: this device's own choice, kept across visits.
   $("speech").checked = speechOn();
@@ -372,6 +463,9 @@ function bind() {
 
 function start() {
   setUpToday(call, config);
+  // Found by its order or phone number: confirmed and redeemed as a scanned one is, by its id.
+  setUpLookup(call, config, storeId, (voucher) => openConfirm({ voucherId: voucher.id, store: storeId() }, voucher));
+  show($("lookup-btn"), !!(config.staff && config.staff.may_lookup));
   initStore();
   bind();
   show($("offline"), navigator.onLine === false);

@@ -130,3 +130,24 @@ test("keys are random v4 UUIDs, also where crypto.randomUUID is missing (plain H
   assert.equal(keys.size, 20);
   for (const key of keys) assert.match(key, UUID);
 });
+
+test("a whole order is one request, one key, one use of each ticked voucher", async () => {
+  const { fetch, sent } = fakeFetch("drop", json(200, { ok: true, result: "redeemed", redemptions: [] }));
+  const job = new Redemption({ code: "1234567890123452", store: 3, voucher: {} });
+  job.items = [11, 12, 14];
+  assert.equal(job.isOrder, true);
+  await job.send(call(fetch), "/api/v1/redeem/order/", { delays: [1], wait: noWait });
+  assert.equal(sent.length, 2);
+  assert.deepEqual(sent[1].body, sent[0].body);
+  assert.deepEqual(sent[0].body, {
+    code: "1234567890123452", store: 3, vouchers: [{ id: 11, uses: 1 }, { id: 12, uses: 1 }, { id: 14, uses: 1 }],
+    idempotency_key: sent[0].body.idempotency_key,
+  });
+});
+
+test("a voucher found by lookup is redeemed by its id, with no code", () => {
+  const job = new Redemption({ voucherId: 42, store: 3, voucher: {} });
+  job.uses = 2;
+  assert.deepEqual(job.body(), { voucher: 42, store: 3, uses: 2, idempotency_key: job.key });
+  assert.equal(job.isOrder, false);
+});

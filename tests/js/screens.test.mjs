@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  canUndo, keepsInput, lockSeconds, refusalMessage, screenFor, spokenText, voiceLanguage,
+  canUndo, keepsInput, lockSeconds, orderChoices, refusalMessage, screenFor, spokenText, voiceLanguage,
 } from "../../static/staff/js/screens.js";
 
 // As the scanner view renders it from redemption/reasons.py, in Chinese.
@@ -88,4 +88,22 @@ test("success is spoken with the uses left; a refusal by the title on screen", (
 test("the voice follows the page's language", () => {
   assert.equal(voiceLanguage("zh-hans"), "zh-CN");
   assert.equal(voiceLanguage("en"), "en-US");
+});
+
+test("an order's vouchers: the redeemable ones to tick, the others with their reason's title", () => {
+  const order = { order_no_masked: "****0042", channel: "pdd", vouchers: [
+    { id: 1, code_masked: "****1111", product: { id: 9, name: "双人餐" }, uses_left: 0, status: "redeemed", result: "already_redeemed" },
+    { id: 2, code_masked: "****2222", product: { id: 9, name: "双人餐" }, uses_left: 1, status: "active", result: "redeemable" },
+    { id: 3, code_masked: "****3333", product: { id: 9, name: "双人餐" }, uses_left: 1, status: "active", result: "daily_limit" },
+  ] };
+  const reasons = { already_redeemed: { title: "已核销", tone: "used" }, daily_limit: { title: "今日次数已用完", tone: "refused" } };
+  const choices = orderChoices(order, reasons);
+  assert.deepEqual(choices.map((c) => [c.id, c.usable, c.why]), [[1, false, "已核销"], [2, true, ""], [3, false, "今日次数已用完"]]);
+  assert.deepEqual(orderChoices({ vouchers: [order.vouchers[1]] }, reasons), []);
+  assert.deepEqual(orderChoices(undefined, reasons), []);
+});
+
+test("a whole order is spoken as how many vouchers it took", () => {
+  const words = { redeemed: (n) => "核销成功，剩余 " + n + " 次", order: (n) => "核销成功，共 " + n + " 张" };
+  assert.equal(spokenText({ kind: "success" }, { redemptions: [{}, {}, {}] }, "核销成功", words), "核销成功，共 3 张");
 });

@@ -39,3 +39,23 @@ export function todaySum(count, usesCount) {
   const redemptions = interpolate(ngettext("%(count)s redemption", "%(count)s redemptions", count), { count }, true);
   return redemptions + " · " + uses(usesCount);
 }
+
+// The merchant-local date of a moment, read in the offset an ISO time from the server carries.
+function localDate(ms, iso) {
+  const m = /([+-])(\d\d):(\d\d)$/.exec(iso);
+  const offset = m ? (m[1] === "-" ? -1 : 1) * (+m[2] * 60 + +m[3]) : 0;
+  return new Date(ms + offset * 60000).toISOString().slice(0, 10);
+}
+
+// When a voucher refused by a redemption rule can be used again, as a clerk says it:
+// "今天 18:00 后可用", "明天 10:00 后可用", "12-07 10:00 后可用". nowMs is the phone's clock.
+export function nextUse(iso, nowMs) {
+  if (!iso) return "";
+  const today = localDate(nowMs, iso);
+  const tomorrow = localDate(nowMs + 86400000, iso);
+  const day = iso.slice(0, 10);
+  const time = clock(iso);
+  if (day === today) return interpolate(gettext("Usable again today from %(time)s"), { time }, true);
+  if (day === tomorrow) return interpolate(gettext("Usable again tomorrow from %(time)s"), { time }, true);
+  return interpolate(gettext("Usable again on %(day)s from %(time)s"), { day: day.slice(5), time }, true);
+}

@@ -73,17 +73,34 @@ export function newKey(cryptoImpl = globalThis.crypto) {
 // One redemption as the clerk confirms it. Its key is made once, when the confirm sheet opens, and
 // every send of it (the automatic retries and the clerk's "Try again" after they ran out) carries
 // that key, so the server redeems it at most once and answers a repeat with the first result.
+//
+// Three shapes: a scanned code; a voucher an owner or manager found by lookup (`voucherId`, no code in
+// hand); or several vouchers of one order (`items`: ids, one use each), all or none, where the code
+// scanned proves the buyer holds the order.
 export class Redemption {
-  constructor({ code, store, voucher }, makeKey = newKey) {
+  constructor({ code, store, voucher, voucherId = null, items = null }, makeKey = newKey) {
     this.code = code;
     this.store = store;
     this.voucher = voucher;
+    this.voucherId = voucherId;
+    this.items = items;
     this.uses = 1;
     this.key = makeKey();
     this.sending = false;
   }
 
+  get isOrder() {
+    return !!this.items;
+  }
+
   body() {
+    if (this.items) {
+      const vouchers = this.items.map((id) => ({ id, uses: 1 }));
+      return { code: this.code, store: this.store, vouchers, idempotency_key: this.key };
+    }
+    if (this.voucherId) {
+      return { voucher: this.voucherId, store: this.store, uses: this.uses, idempotency_key: this.key };
+    }
     return { code: this.code, store: this.store, uses: this.uses, idempotency_key: this.key };
   }
 

@@ -40,12 +40,27 @@ export function canUndo(row, staffId, now, rules) {
 
 // What is said aloud: on success that it worked and the uses left, else the title on screen.
 // words.redeemed(n) gives the sentence for n uses left in the page's language.
+// A whole order says how many vouchers it took: words.order(n).
 export function spokenText(screen, data, title, words) {
-  if (screen.kind === "success") return words.redeemed(data.voucher.uses_left);
+  if (screen.kind === "success") {
+    return data.redemptions ? words.order(data.redemptions.length) : words.redeemed(data.voucher.uses_left);
+  }
   return title || "";
 }
 
 // The speech synthesiser's language for the page's: zh-hans -> zh-CN, en -> en-US.
 export function voiceLanguage(pageLang) {
   return (pageLang || "").toLowerCase().startsWith("en") ? "en-US" : "zh-CN";
+}
+
+// The vouchers of an order a clerk may tick: those one use of which the server said would pass,
+// the rest shown with their reason's title. `order` is check's; `reasons` the page's table.
+export function orderChoices(order, reasons) {
+  if (!order || !order.vouchers || order.vouchers.length < 2) return [];
+  return order.vouchers.map((v) => {
+    const usable = v.result === "redeemable";
+    const reason = !usable && Object.prototype.hasOwnProperty.call(reasons, v.result) ? reasons[v.result] : null;
+    return { id: v.id, product: v.product.name, code: v.code_masked, usesLeft: v.uses_left, usable,
+      why: usable ? "" : (reason ? reason.title : v.result) };
+  });
 }
