@@ -1,6 +1,7 @@
 """The scanner in a real headless Chromium against a live server: what a clerk does at the counter."""
 
 import json
+import os
 import tempfile
 from decimal import Decimal
 
@@ -35,7 +36,16 @@ def counter(transactional_db):
     )
     (cake,), _ = services.voucher_issue(product=product, order_no="PDD-0001")
     (coffee,), _ = services.voucher_issue(product=pass_card, order_no="PDD-0002")
-    return {"clerk": clerk, "cake": cake.code, "coffee": coffee.code, "cake_token": cake.token}
+    # A family's order of three meals, and a car-wash pass that gives at most 2 a day.
+    family, _ = services.voucher_issue(product=product, order_no="PDD-0003", channel="pdd", quantity=3,
+                                       buyer_phone="13800138000")
+    wash = Product.objects.create(merchant=merchant, name="洗车 5 次卡", face_value=Decimal("100.00"),
+                                  uses_per_voucher=5, max_uses_per_day=2)
+    (washes,), _ = services.voucher_issue(product=wash, order_no="YZ-0004", channel="youzan")
+    staff_create(merchant=merchant, username="shop-manager", password=PASSWORD, display_name="李店长",
+                 role="manager", stores=[store])
+    return {"clerk": clerk, "cake": cake.code, "coffee": coffee.code, "cake_token": cake.token,
+            "family": [v.code for v in family], "wash": washes.code}
 
 
 def qr_video(path, text, width=640, height=480):
@@ -104,12 +114,12 @@ def browser(counter, locale, service_workers, camera_feed, monkeypatch):
         context.close()
 
 
-def log_in(context, live_server):
+def log_in(context, live_server, username="shop-clerk"):
     page = context.pages[0] if context.pages else context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(error))
     page.goto(live_server.url + "/staff/")
-    page.fill("#id_username", "shop-clerk")
+    page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(live_server.url + "/staff/")
@@ -324,4 +334,108 @@ def test_an_answer_lost_after_the_server_redeemed_is_confirmed_not_guessed(brows
     redeemed = Redemption.objects.filter(voucher__code=counter["cake"]).count()
     connection.close()
     assert redeemed == 1
+    assert errors == []
+
+
+def shot(page, name):
+    """A phone-size screenshot where SCREENSHOTS names a folder (make screenshots), to look at."""
+    folder = os.environ.get("SCREENSHOTS")
+    if folder:
+        page.screenshot(path=os.path.join(folder, name + ".png"))
+
+
+def test_a_clerk_redeems_a_three_voucher_order_with_one_scan_and_one_tap(browser, live_server, counter):
+    browser.add_init_script(SPOKEN)
+    page, errors = log_in(browser, live_server)
+    enter(page, counter["family"][1])
+    page.wait_for_selector("#confirm:not([hidden])")
+    assert page.inner_text("#c-order-title") == "本单共 3 张券"
+    boxes = page.locator("#c-order-list input[type=checkbox]")
+    assert boxes.count() == 3 and all(boxes.nth(i).is_checked() for i in range(3))
+    assert page.is_hidden("#c-stepper")
+    assert page.inner_text("#c-go") == "确认核销 3 张"
+    shot(page, "order-confirm")
+    page.click("#c-go")
+    page.wait_for_selector("#result.ok:not([hidden])")
+    assert page.inner_text("#r-title") == "核销成功"
+    assert "奶油蛋糕券 × 3" in page.inner_text("#r-msg")
+    shot(page, "order-redeemed")
+    assert page.evaluate("window.__spoken") == [["核销成功，共 3 张", "zh-CN"]]
+    redeemed = Redemption.objects.filter(voucher__code__in=counter["family"]).count()
+    connection.close()
+    assert redeemed == 3
+    assert errors == []
+
+
+def test_unticking_one_redeems_the_others_and_the_used_one_offers_the_rest(browser, live_server, counter):
+    page, errors = log_in(browser, live_server)
+    enter(page, counter["family"][0])
+    page.wait_for_selector("#confirm:not([hidden])")
+    page.locator("#c-order-list input[type=checkbox]").nth(2).uncheck()
+    assert page.inner_text("#c-go") == "确认核销 2 张"
+    page.click("#c-go")
+    page.wait_for_selector("#result.ok:not([hidden])")
+    page.click("#r-next")
+    # The first voucher is used now; scanned again, it still opens the rest of the order.
+    enter(page, counter["family"][0])
+    page.wait_for_selector("#result.bad:not([hidden])")
+    assert page.inner_text("#r-title") == "已核销"
+    assert page.inner_text("#r-order") == "核销本单其余 1 张"
+    shot(page, "order-rest-offered")
+    page.click("#r-order")
+    page.wait_for_selector("#confirm:not([hidden])")
+    offered = page.locator("#c-order-list input[type=checkbox]")
+    assert [offered.nth(i).is_checked() for i in range(3)] == [False, False, True]
+    assert "已核销" in page.inner_text("#c-order-list")
+    page.click("#c-go")
+    page.wait_for_selector("#result.ok:not([hidden])")
+    redeemed = Redemption.objects.filter(voucher__code__in=counter["family"]).count()
+    connection.close()
+    assert redeemed == 3
+    assert errors == []
+
+
+def test_two_a_day_refuses_the_third_use_with_when_it_opens_again(browser, live_server, counter):
+    browser.add_init_script(SPOKEN)
+    page, errors = log_in(browser, live_server)
+    for _ in range(2):
+        enter(page, counter["wash"])
+        page.wait_for_selector("#confirm:not([hidden])")
+        page.click("#c-go")
+        page.wait_for_selector("#result.ok:not([hidden])")
+        page.click("#r-next")
+    enter(page, counter["wash"])
+    page.wait_for_selector("#result.bad:not([hidden])")
+    assert page.inner_text("#r-title") == "今日次数已用完"
+    assert page.inner_text("#r-msg") == "明天 00:00 后可用"
+    shot(page, "daily-limit")
+    assert page.evaluate("window.__spoken")[-1] == ["今日次数已用完", "zh-CN"]
+    assert errors == []
+
+
+def test_a_manager_finds_an_order_by_phone_and_redeems_one(browser, live_server, counter):
+    page, errors = log_in(browser, live_server, "shop-manager")
+    page.click("#lookup-btn")
+    page.wait_for_selector("#lookup:not([hidden])")
+    page.check("#lookup-phone")
+    page.fill("#lookup-q", "138 0013 8000")
+    page.click("#lookup-go")
+    page.wait_for_selector("#lookup-list button")
+    assert page.locator("#lookup-list button").count() == 3
+    assert "13800138000" not in page.inner_text("#lookup")
+    shot(page, "lookup-found")
+    page.locator("#lookup-list button").first.click()
+    page.wait_for_selector("#confirm:not([hidden])")
+    assert page.inner_text("#c-product") == "奶油蛋糕券"
+    page.click("#c-go")
+    page.wait_for_selector("#result.ok:not([hidden])")
+    redeemed = Redemption.objects.filter(voucher__code__in=counter["family"]).count()
+    connection.close()
+    assert redeemed == 1
+    assert errors == []
+
+
+def test_a_clerk_has_no_lookup(browser, live_server, counter):
+    page, errors = log_in(browser, live_server)
+    assert page.is_hidden("#lookup-btn")
     assert errors == []

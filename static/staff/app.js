@@ -284,7 +284,7 @@ function showOrderRedeemed(data) {
   showResult(screenFor(data, config.reasons), gettext("Redeemed"),
     Object.keys(names).map((name) => name + " × " + names[name]).join("、"), [
       [gettext("Vouchers"), interpolate(ngettext("%(n)s voucher", "%(n)s vouchers", n), { n }, true)],
-      [gettext("Codes"), data.redemptions.map((r) => r.code_masked.slice(-4)).join(" ")],
+      [gettext("Codes ending"), data.redemptions.map((r) => r.code_masked.slice(-4)).join("、")],
       [gettext("Time"), minute(first.at)],
       [gettext("Store"), first.store.name],
     ], data);
