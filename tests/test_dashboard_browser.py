@@ -189,6 +189,22 @@ def test_refused_attempts_show_red_and_a_burst_raises_the_alert(page, server):
     assert tile(page, "refused") == refused + 5
 
 
+def test_a_burst_of_order_lookups_raises_its_own_alert(page, server):
+    open_dashboard(page, server["base"])
+    owner = call(server["base"], "/api/v1/auth/token/", {"username": "olivia", "password": PASSWORD})["token"]
+    request = urllib.request.Request(server["base"] + "/api/v1/vouchers/lookup/?order_no=PDD-1",
+                                     headers={"Authorization": f"Token {owner}"})
+    for _ in range(5):
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert len(json.load(response)["results"]) == 5
+    page.wait_for_function("document.querySelectorAll('#feed .ev.look').length >= 5", timeout=LIVE_WITHIN_MS)
+    row = page.inner_text("#feed .ev.look")
+    assert "按订单号查找" in row and "****DD-1" in row and "找到 5 张" in row
+    page.wait_for_selector("#alert:not([hidden])")
+    assert page.inner_text("#alert-text") == "异常：1分钟内查找订单 5 次（员工 olivia）"
+    assert page.errors == []
+
+
 def test_a_reversal_strikes_the_row_through(page, server, codes):
     open_dashboard(page, server["base"])
     answer = redeem(server, next(codes))

@@ -167,6 +167,8 @@ function drawStats() {
 // ---- the live feed ----
 
 const watchBursts = burstWatch({ size: 5, windowMs: 60000 });
+// Finding vouchers without their code is rarer still: a burst of lookups is someone fishing.
+const watchLookups = burstWatch({ size: 5, windowMs: 60000 });
 
 // Tiles move the moment an event arrives; the numbers are re-read shortly after to stay exact.
 function count(event) {
@@ -188,12 +190,18 @@ function arrived(event) {
     // What happened before the page opened is on show in the feed; it counts towards a burst but raises none itself.
     if (burst && event.id > config.lastEventId) raise(burst);
   }
+  if (event.type === "attempt.lookup") {
+    const burst = watchLookups(event);
+    if (burst && event.id > config.lastEventId) {
+      raise(burst, gettext("Alert: %(n)s order lookups within 1 minute (staff: %(names)s)"));
+    }
+  }
   count(event);
 }
 
-function raise(burst) {
+function raise(burst, words) {
   $("alert-text").textContent = interpolate(
-    gettext("Alert: %(n)s refused attempts within 1 minute (staff: %(names)s)"), burst, true);
+    words || gettext("Alert: %(n)s refused attempts within 1 minute (staff: %(names)s)"), burst, true);
   $("alert").hidden = false;
 }
 

@@ -1,5 +1,5 @@
 // The live feed: newest first, a row per event, filtered by the store on show.
-import { gettext, pgettext } from "../../staff/js/i18n.js";
+import { gettext, interpolate, pgettext } from "../../staff/js/i18n.js";
 import { esc } from "./render.js";
 
 const FEED_MAX = 100;
@@ -51,6 +51,13 @@ function eventRow(event, reasons) {
     const staff = event.staff ? event.staff.display_name : "";
     return feedRow("bad", event.at, event.store, reasonTitle(reasons, event.reason),
       [event.store ? event.store.name : gettext("No store"), staff, event.code_masked], "");
+  }
+  if (event.type === "attempt.lookup") {
+    // An owner or manager found vouchers by an order or phone number (no code in hand).
+    const staff = event.staff ? event.staff.display_name : "";
+    const by = event.by === "phone" ? gettext("Phone lookup") : gettext("Order lookup");
+    const found = interpolate(gettext("%(n)s found"), { n: event.found }, true);
+    return feedRow("look", event.at, null, by, [staff, event.query_masked], found);
   }
   if (event.type === "voucher.voided") {
     return feedRow("void", event.at, null, event.voucher.product.name, [event.voucher.code_masked], pgettext("feed", "Voided"));
