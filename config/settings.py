@@ -243,6 +243,8 @@ SPECTACULAR_SETTINGS = {
 # for what its pushes missed, and how long a transaction may take from drawing an event id to commit.
 LIVE_FEED_SWEEP = envfloat("LIVE_FEED_SWEEP", 2.0)
 LIVE_FEED_SETTLE = 30
+# Offline at the counter: the most vouchers one snapshot carries (the newest first).
+OFFLINE_SNAPSHOT_MAX = envint("OFFLINE_SNAPSHOT_MAX", 20000)
 
 # Threads that run the counter's check and redeem in each server process (redemption.api.threads):
 # one per pooled database connection.

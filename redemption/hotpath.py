@@ -321,17 +321,21 @@ def redemption_value(product, uses):
     return (product.face_value * uses / product.uses_per_voucher).quantize(Decimal("0.000001"))
 
 
-def create_redemption(*, merchant_id, voucher, store, staff, uses, at, idempotency_key, batch=None):
-    """Write the redemption and add it to its day's total (staff.merchant gives the day)."""
+def create_redemption(*, merchant_id, voucher, store, staff, uses, at, idempotency_key, batch=None,
+                      scanned_at=None, device=""):
+    """Write the redemption and add it to its day's total (staff.merchant gives the day). With
+    scanned_at, one a device took offline then."""
     value = redemption_value(voucher.product, uses)
+    offline = scanned_at is not None
     redemption = Redemption(
         merchant_id=merchant_id, voucher=voucher, store=store, staff=staff, uses=uses, value=value, at=at,
-        idempotency_key=idempotency_key, reverse_reason="", batch=batch,
+        idempotency_key=idempotency_key, reverse_reason="", batch=batch, offline=offline, scanned_at=scanned_at,
+        device=device,
     )
     pk = _insert(Redemption, {
         "merchant": merchant_id, "voucher": voucher.pk, "store": store.pk, "staff": staff.pk, "uses": uses,
         "value": value, "at": at, "idempotency_key": idempotency_key, "reverse_reason": "",
-        "batch": batch.pk if batch else None,
+        "batch": batch.pk if batch else None, "offline": offline, "scanned_at": scanned_at, "device": device,
     })
     total = daily_total_row(merchant_id=merchant_id, tz=staff.merchant.tz, store_id=store.pk, staff_id=staff.pk,
                             channel=voucher.channel, uses=uses, value=value, at=at)

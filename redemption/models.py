@@ -270,6 +270,11 @@ class Redemption(models.Model):
     # A whole order redeemed in one tap: the other redemptions point at the first (which carries
     # the request's idempotency key).
     batch = models.ForeignKey("self", models.CASCADE, null=True, blank=True, related_name="+", editable=False)
+    # Taken by a device while the shop was offline: when it was scanned there, and which device;
+    # `at` is when the server recorded it.
+    offline = models.BooleanField(_("offline"), default=False, db_default=False)
+    scanned_at = models.DateTimeField(_("scanned at"), null=True, blank=True)
+    device = models.CharField(_("device"), max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("redemption")
@@ -364,6 +369,59 @@ class Attempt(models.Model):
         ]
 
 
+class OfflineSnapshot(models.Model):
+    """What a device of a store was given to decide alone while offline: when, for how long, and
+    the caps it was held to then. An offline redemption counts only within a snapshot the device
+    held when it scanned, and only up to that snapshot's caps: the risk is exactly the caps."""
+
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="+")
+    store = models.ForeignKey(Store, models.CASCADE, related_name="+")
+    staff = models.ForeignKey("staff.Membership", models.CASCADE, related_name="+")
+    device = models.CharField(max_length=64, blank=True)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    max_redemptions = models.PositiveIntegerField()
+    max_value = models.DecimalField(max_digits=10, decimal_places=2)
+    vouchers = models.PositiveIntegerField(default=0)
+    # What the device said it still held when it last asked or uploaded (its queue).
+    pending = models.PositiveIntegerField(default=0)
+    last_upload_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "staff", "device", "issued_at"])]
+
+
+class OfflineConflict(models.Model):
+    """An offline redemption the server could not make when the device uploaded it: used
+    meanwhile elsewhere, voided, beyond the caps… kept for the owner to settle."""
+
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="+")
+    store = models.ForeignKey(Store, models.CASCADE, related_name="+", verbose_name=_("store"))
+    staff = models.ForeignKey("staff.Membership", models.CASCADE, related_name="+", verbose_name=_("staff"))
+    device = models.CharField(_("device"), max_length=64, blank=True)
+    voucher = models.ForeignKey(Voucher, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("voucher"))
+    idempotency_key = models.CharField(max_length=64)
+    code_masked = models.CharField(_("code"), max_length=40)
+    uses = models.PositiveIntegerField(_("uses"), default=1)
+    result = models.CharField(_("reason"), max_length=24)
+    scanned_at = models.DateTimeField(_("scanned at"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    settled_by = models.ForeignKey("staff.Membership", models.SET_NULL, null=True, blank=True, related_name="+",
+                                   verbose_name=_("settled by"))
+    settle_note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("offline conflict")
+        verbose_name_plural = _("offline conflicts")
+        ordering = ["-uploaded_at", "-id"]
+        constraints = [
+            # An upload repeated answers as the first one did.
+            models.UniqueConstraint(fields=["staff", "idempotency_key"], name="offline_conflict_once_per_key"),
+        ]
+        indexes = [models.Index(fields=["merchant", "settled_at", "uploaded_at"])]
+
+
 class Event(models.Model):
     """What happened, in order: the live feed replays from here (?after=<id>), webhooks deliver from here."""
 
@@ -391,7 +449,7 @@ def new_secret():
 class Webhook(models.Model):
     """Where a merchant's platform or ERP hears of redemptions (核销回传)."""
 
-    EVENTS = ("redemption.created", "redemption.reversed", "voucher.voided", "voucher.expiring")
+    EVENTS = ("redemption.created", "redemption.reversed", "voucher.voided", "voucher.expiring", "offline.conflict")
 
     merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="webhooks")
     url = models.URLField(_("URL"), max_length=500)

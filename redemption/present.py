@@ -9,7 +9,7 @@ from staff.present import staff_ref, store_ref
 
 __all__ = [
     "when", "store_ref", "staff_ref", "voucher_data", "redemption_data", "issued_voucher_data", "product_data",
-    "webhook_data", "order_data",
+    "webhook_data", "order_data", "snapshot_data", "conflict_data", "device_data",
 ]
 
 
@@ -64,6 +64,8 @@ def redemption_data(redemption, tz):
         "code_masked": codes.mask(redemption.voucher.code),
         "reversed": redemption.reversed_at is not None,
         "reversed_at": when(redemption.reversed_at, tz),
+        "offline": redemption.offline,
+        "scanned_at": when(redemption.scanned_at, tz),
     }
 
 
@@ -108,4 +110,70 @@ def webhook_data(hook, tz):
         "secret": hook.secret,
         "is_active": hook.is_active,
         "created_at": when(hook.created_at, tz),
+    }
+
+
+def money(value):
+    return str(Decimal(value).quantize(Decimal("0.01")))
+
+
+def snapshot_data(snapshot, key, vouchers, tz, now=None):
+    """What a device decides with offline: never a whole code, only each code's HMAC under `key`."""
+    return {
+        "store": store_ref(snapshot.store),
+        "issued_at": when(snapshot.issued_at, tz),
+        "expires_at": when(snapshot.expires_at, tz),
+        "caps": {"max_redemptions": snapshot.max_redemptions, "max_value": money(snapshot.max_value)},
+        "key": key,
+        "vouchers": [
+            {
+                "h": voucher.h,
+                "uses_left": voucher.uses_left,
+                "valid_from": when(voucher.valid_from, tz),
+                "valid_until": when(voucher.valid_until, tz),
+                "product": {
+                    "id": voucher.product.id, "name": voucher.product.name,
+                    "face_value": money(voucher.product.face_value), "uses_per_voucher": voucher.product.uses_per_voucher,
+                },
+                "status": voucher.status(now),
+            }
+            for voucher in vouchers
+        ],
+    }
+
+
+def conflict_data(conflict, tz):
+    return {
+        "id": conflict.id,
+        "result": conflict.result,
+        "store": store_ref(conflict.store),
+        "staff": staff_ref(conflict.staff),
+        "device": conflict.device[:8],
+        "code_masked": conflict.code_masked,
+        "product": {"id": conflict.voucher.product.id, "name": conflict.voucher.product.name} if conflict.voucher else None,
+        "uses": conflict.uses,
+        "scanned_at": when(conflict.scanned_at, tz),
+        "uploaded_at": when(conflict.uploaded_at, tz),
+        "settled_at": when(conflict.settled_at, tz),
+        "settled_by": staff_ref(conflict.settled_by) if conflict.settled_by else None,
+        "settle_note": conflict.settle_note,
+    }
+
+
+def device_data(snapshot, tz):
+    """A device out there: the snapshot it holds, what it has brought back, what it may still take."""
+    return {
+        "device": snapshot.device[:8],
+        "store": store_ref(snapshot.store),
+        "staff": staff_ref(snapshot.staff),
+        "snapshot_issued_at": when(snapshot.issued_at, tz),
+        "snapshot_expires_at": when(snapshot.expires_at, tz),
+        "live": snapshot.live,
+        "last_upload_at": when(snapshot.last_upload_at, tz),
+        "pending": snapshot.pending,
+        "uploaded": snapshot.taken,
+        "uploaded_value": money(snapshot.taken_value),
+        "may_still_take": max(0, snapshot.max_redemptions - snapshot.taken) if snapshot.live else 0,
+        "may_still_take_value": money(max(Decimal(0), snapshot.max_value - Decimal(snapshot.taken_value)))
+        if snapshot.live else "0.00",
     }

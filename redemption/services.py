@@ -116,7 +116,7 @@ def _redeem_locked(member, store, parsed, uses, idempotency_key):
     return Outcome("redeemed", store, voucher, redemption)
 
 
-def _take(member, store, parsed, voucher, uses, now, idempotency_key, batch=None):
+def _take(member, store, parsed, voucher, uses, now, idempotency_key, batch=None, scanned_at=None, device=""):
     """Write one redemption of a voucher locked and found redeemable: uses, day total, attempt, event."""
     # Conditional even under the lock: if anything ever reaches this row without the lock,
     # the WHERE clause still refuses to go below zero.
@@ -125,7 +125,7 @@ def _take(member, store, parsed, voucher, uses, now, idempotency_key, batch=None
     voucher.uses_left -= uses
     redemption = hotpath.create_redemption(
         merchant_id=member.merchant_id, voucher=voucher, store=store, staff=member,
-        uses=uses, at=now, idempotency_key=idempotency_key or None, batch=batch,
+        uses=uses, at=now, idempotency_key=idempotency_key or None, batch=batch, scanned_at=scanned_at, device=device,
     )
     _record(member, store, parsed, Attempt.Kind.REDEEM, "redeemed", voucher, at=now)
     events.emit(member.merchant, "redemption.created", store=store, redemption=redemption, voucher=voucher)

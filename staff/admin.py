@@ -146,9 +146,12 @@ class MerchantAdmin(admin.ModelAdmin):
 
 @admin.register(Store)
 class StoreAdmin(MerchantScopedAdmin):
-    list_display = ["name", "address"]
+    list_display = ["name", "address", "offline_enabled"]
     search_fields = ["name", "address"]
-    fields = ["merchant", "name", "address"]
+    fields = [
+        "merchant", "name", "address",
+        "offline_enabled", "offline_max_redemptions", "offline_max_value", "offline_snapshot_hours",
+    ]
 
 
 class StaffCreationForm(SetPasswordMixin, SameMerchantForm):

@@ -59,6 +59,40 @@ class StoreOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     address = serializers.CharField()
+    offline_enabled = serializers.BooleanField()
+    offline_max_redemptions = serializers.IntegerField()
+    offline_max_value = serializers.DecimalField(max_digits=10, decimal_places=2)
+    offline_snapshot_hours = serializers.IntegerField()
+
+
+class StoreChange(serializers.Serializer):
+    """Any of these; what is left out stays as it is."""
+
+    name = serializers.CharField(max_length=100, required=False)
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    offline_enabled = serializers.BooleanField(required=False)
+    offline_max_redemptions = serializers.IntegerField(min_value=0, max_value=10000, required=False)
+    offline_max_value = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0, required=False)
+    offline_snapshot_hours = serializers.IntegerField(min_value=1, max_value=168, required=False)
+
+
+class StoreDetailView(ApiView):
+    """Owner: one store, and its offline switch and caps."""
+
+    roles = OWNER
+
+    def store(self, request, pk):
+        return Store.objects.filter(merchant=request.member.merchant, pk=pk).first() or not_found()
+
+    @extend_schema(responses=StoreOut, operation_id="v1_store_retrieve")
+    def get(self, request, pk):
+        return Response(present.store_data(self.store(request, pk)))
+
+    @extend_schema(request=StoreChange, responses=StoreOut)
+    def patch(self, request, pk):
+        store = self.store(request, pk)
+        store = services.store_update(store=store, **valid(StoreChange, request))
+        return Response(present.store_data(store))
 
 
 class StoreListView(ApiView):

@@ -1,4 +1,5 @@
 import zoneinfo
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -28,11 +29,32 @@ class Store(models.Model):
     name = models.CharField(_("name"), max_length=100)
     address = models.CharField(_("address"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Offline at the counter: off unless the owner turns it on. A device may then take at most
+    # this many redemptions, and this much face value, offline before it syncs; what it decides
+    # with lives `offline_snapshot_hours`. These caps are the whole risk the owner accepts.
+    offline_enabled = models.BooleanField(_("offline redemption"), default=False, db_default=False)
+    offline_max_redemptions = models.PositiveIntegerField(
+        _("most redemptions offline"), default=50, db_default=50,
+        help_text=_("Per device, before it must go online and upload."),
+    )
+    offline_max_value = models.DecimalField(
+        _("most face value offline"), max_digits=10, decimal_places=2, default=Decimal("500.00"),
+        db_default=Decimal("500.00"), help_text=_("Per device, before it must go online and upload."),
+    )
+    offline_snapshot_hours = models.PositiveIntegerField(
+        _("snapshot lifetime (hours)"), default=12, db_default=12,
+        help_text=_("How long a device may decide on its own with the vouchers it last fetched."),
+    )
 
     class Meta:
         verbose_name = _("store")
         verbose_name_plural = _("stores")
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(offline_snapshot_hours__gte=1, offline_snapshot_hours__lte=168),
+                                   name="store_offline_snapshot_within_a_week"),
+            models.CheckConstraint(condition=models.Q(offline_max_value__gte=0), name="store_offline_value_not_negative"),
+        ]
 
     def __str__(self):
         return self.name

@@ -23,4 +23,10 @@ def member_data(member):
 
 
 def store_data(store):
-    return {"id": store.id, "name": store.name, "address": store.address}
+    return {
+        "id": store.id, "name": store.name, "address": store.address,
+        "offline_enabled": store.offline_enabled,
+        "offline_max_redemptions": store.offline_max_redemptions,
+        "offline_max_value": str(store.offline_max_value),
+        "offline_snapshot_hours": store.offline_snapshot_hours,
+    }

@@ -71,3 +71,12 @@ def staff_set_active(*, members, active) -> int:
             staff_deactivate(member=member)
         changed += 1
     return changed
+
+
+def store_update(*, store: Store, **changes) -> Store:
+    """Change a store's name, address, or offline switch and caps; what is not named stays."""
+    for name, value in changes.items():
+        setattr(store, name, value)
+    if changes:
+        store.save(update_fields=list(changes))
+    return store

@@ -3,7 +3,11 @@
 import pytest
 from rest_framework.test import APIClient
 
+from django.utils import timezone
+
 from redemption import codes
+from redemption.models import OfflineConflict
+from staff.models import Store
 
 ROLES = ["olivia", "mike", "carol", "oscar", "anonymous"]
 ALLOWED, FORBIDDEN, UNAUTHORIZED = "allowed", 403, 401
@@ -19,6 +23,11 @@ MATRIX = [
     ("lookup by order", "get", "/api/v1/vouchers/lookup/?order_no=T-1", None, {"olivia", "mike", "oscar"}),
     ("lookup by phone", "get", "/api/v1/vouchers/lookup/?phone=13800138000", None, {"olivia", "mike", "oscar"}),
     ("mine", "get", "/api/v1/redemptions/mine/", None, {"olivia", "mike", "carol", "oscar"}),
+    ("offline snapshot", "get", "/api/v1/offline/snapshot/", None, {"olivia", "mike", "carol", "oscar"}),
+    ("offline upload", "post", "/api/v1/offline/upload/", lambda c: {"device": "d", "items": []},
+     {"olivia", "mike", "carol", "oscar"}),
+    ("offline conflicts", "get", "/api/v1/offline/conflicts/", None, {"olivia", "mike", "oscar"}),
+    ("offline devices", "get", "/api/v1/offline/devices/", None, {"olivia", "mike", "oscar"}),
     ("redemption list", "get", "/api/v1/redemptions/", None, {"olivia", "mike", "oscar"}),
     ("stores", "get", "/api/v1/stores/", None, {"olivia", "oscar"}),
     ("store create", "post", "/api/v1/stores/", lambda c: {"name": "新店"}, {"olivia", "oscar"}),
@@ -40,6 +49,9 @@ MATRIX = [
 OBJECT_MATRIX = [
     ("reverse", "post", "/api/v1/redemptions/{redemption}/reverse/", {"olivia", "mike", "carol"}),
     ("staff member", "get", "/api/v1/staff/{carol}/", {"olivia"}),
+    ("store", "get", "/api/v1/stores/{store}/", {"olivia"}),
+    ("store change", "patch", "/api/v1/stores/{store}/", {"olivia"}),
+    ("settle conflict", "post", "/api/v1/offline/conflicts/{conflict}/settle/", {"olivia", "mike"}),
     ("staff change", "patch", "/api/v1/staff/{carol}/", {"olivia"}),
     ("void", "post", "/api/v1/vouchers/{voucher}/void/", {"olivia"}),
     ("freeze", "post", "/api/v1/vouchers/{voucher}/freeze/", {"olivia"}),
@@ -59,6 +71,8 @@ def cast(olivia, mike, carol, dave, oscar):
 @pytest.mark.parametrize("who", ROLES)
 def test_endpoint_access(api, cast, meal, issue, who, name, method, path, body, allowed):
     voucher = issue(meal)
+    # Offline on everywhere: a snapshot's own 403 (offline_disabled) is not what this test is about.
+    Store.objects.update(offline_enabled=True)
     context = {"code": voucher.code, "who": who, "product": meal.id, "voucher": voucher.id}
     client = api(cast[who])
     data = body(context) if body else None
@@ -79,7 +93,13 @@ def test_object_access(api, cast, meal, issue, who, name, method, path, allowed)
     carol = cast["carol"]
     voucher = issue(meal)
     redemption = api(carol).post("/api/v1/redeem/", {"code": issue(meal).code}, format="json").json()["redemption"]
-    url = path.format(redemption=redemption["id"], carol=carol.id, voucher=voucher.id)
+    store = carol.stores.get()
+    conflict = OfflineConflict.objects.create(
+        merchant=carol.merchant, store=store, staff=carol, device="d", idempotency_key="k", code_masked="****1234",
+        result="already_redeemed", scanned_at=timezone.now(),
+    )
+    url = path.format(redemption=redemption["id"], carol=carol.id, voucher=voucher.id, store=store.id,
+                      conflict=conflict.id)
     response = getattr(api(cast[who]), method)(url, {}, format="json")
     if who == "anonymous":
         assert response.status_code == 401

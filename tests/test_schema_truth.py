@@ -24,11 +24,11 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from redemption import services
-from redemption.models import Product, Webhook
+from redemption import offline, services
+from redemption.models import OfflineConflict, Product, Webhook
 from redemption.reasons import Refusal
 from staff import lockout
-from staff.models import Membership
+from staff.models import Membership, Store
 from tests.conftest import PASSWORD, api_as
 
 UNKNOWN_ID = 987654321
@@ -224,6 +224,24 @@ def closed_today(w):
                                 hours_weekdays=0b1111111 & ~(1 << (weekday - 1))))
 
 
+def offline_on(w):
+    Store.objects.filter(pk=w.store_a.pk).update(offline_enabled=True)
+
+
+def held(w):
+    offline.snapshot(member=w.carol, store_id=w.store_a.id, device="phone-1")
+
+
+def a_conflict(w):
+    """Carol's device took a code offline that was used meanwhile: a conflict for the owner."""
+    offline_on(w)
+    held(w)
+    code = w.used_up().code
+    offline.upload(member=w.carol, device="phone-1", items=[
+        {"idempotency_key": "c-1", "code": code, "uses": 1, "store": None, "scanned_at": timezone.now()}])
+    return OfflineConflict.objects.get(idempotency_key="c-1").pk
+
+
 RULE_REFUSALS = [
     Case(409, "carol", "a pass used up for today", body=lambda w: {"code": used_today(w, max_uses_per_day=1).code}),
     Case(409, "carol", "a pass used a minute ago", body=lambda w: {"code": used_today(w, min_minutes_between_uses=60).code}),
@@ -379,6 +397,64 @@ CASES = {
         Case(200, "olivia", "the owner's day", setup=lambda w: w.busy_day() or w.voided()),
         Case(400, "olivia", "a date that is not one", query={"to": "2024-02-30"}),
         refused_to("carol"),
+        anonymous(),
+    ],
+    ("GET", "/api/v1/stores/{id}/"): [
+        Case(200, "olivia", "the owner's store and its offline caps", id=lambda w: w.store_a.id),
+        refused_to("mike", id=lambda w: w.store_a.id),
+        *unknown_ids("olivia"),
+        Case(404, "oscar", "another merchant's store", id=lambda w: w.store_a.id),
+        anonymous(id=1),
+    ],
+    ("PATCH", "/api/v1/stores/{id}/"): [
+        Case(200, "olivia", "offline turned on with caps", id=lambda w: w.store_a.id, body={
+            "offline_enabled": True, "offline_max_redemptions": 30, "offline_max_value": "300.00",
+            "offline_snapshot_hours": 8}),
+        Case(400, "olivia", "a snapshot that lives a fortnight", id=lambda w: w.store_a.id,
+             body={"offline_snapshot_hours": 336}),
+        refused_to("mike", id=lambda w: w.store_a.id, body={"offline_enabled": True}),
+        *unknown_ids("olivia", body={}),
+        anonymous(id=1, body={}),
+        not_json("olivia", id=lambda w: w.store_a.id),
+    ],
+    ("GET", "/api/v1/offline/snapshot/"): [
+        Case(200, "carol", "a clerk's device at a store with offline on", setup=lambda w: offline_on(w),
+             query={"device": "phone-1"}),
+        Case(400, "olivia", "an owner of two stores names none", setup=lambda w: offline_on(w)),
+        Case(403, "carol", "a store with offline off"),
+        Case(403, "carol", "a store that is not hers", setup=lambda w: offline_on(w), query=lambda w: {"store": w.store_b.id}),
+        anonymous(),
+    ],
+    ("POST", "/api/v1/offline/upload/"): [
+        Case(200, "carol", "one redeemed, one a conflict", setup=lambda w: offline_on(w) or held(w),
+             body=lambda w: {"device": "phone-1", "items": [
+                 {"idempotency_key": "a", "code": w.code(), "scanned_at": timezone.now().isoformat()},
+                 {"idempotency_key": "b", "code": w.used_up().code, "scanned_at": timezone.now().isoformat()}]}),
+        Case(400, "carol", "no device", body={"items": []}),
+        refused_to("operator", body={"device": "x", "items": []}),
+        anonymous(body={"device": "x", "items": []}),
+        not_json("carol"),
+    ],
+    ("GET", "/api/v1/offline/conflicts/"): [
+        Case(200, "olivia", "the conflicts still to settle", setup=lambda w: a_conflict(w), query={"settled": "false"}),
+        Case(200, "mike", "a manager's stores", setup=lambda w: a_conflict(w)),
+        Case(400, "olivia", "settled is neither", query={"settled": "maybe"}),
+        Case(404, "olivia", "a page past the end", query={"page": 9}),
+        refused_to("carol"),
+        anonymous(),
+    ],
+    ("POST", "/api/v1/offline/conflicts/{id}/settle/"): [
+        Case(200, "olivia", "settled with a note", id=lambda w: a_conflict(w), body={"note": "顾客已补款"}),
+        Case(400, "olivia", "a note too long", id=lambda w: a_conflict(w), body={"note": "x" * 201}),
+        refused_to("carol", id=lambda w: a_conflict(w), body={}),
+        *unknown_ids("olivia", body={}),
+        Case(404, "oscar", "another merchant's conflict", id=lambda w: a_conflict(w), body={}),
+        anonymous(id=1, body={}),
+        not_json("olivia", id=lambda w: a_conflict(w)),
+    ],
+    ("GET", "/api/v1/offline/devices/"): [
+        Case(200, "olivia", "a device that took one offline", setup=lambda w: a_conflict(w)),
+        refused_to("dave"),
         anonymous(),
     ],
     ("GET", "/api/v1/stores/"): [

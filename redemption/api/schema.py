@@ -41,6 +41,8 @@ class RedemptionOut(serializers.Serializer):
     code_masked = serializers.CharField()
     reversed = serializers.BooleanField()
     reversed_at = serializers.DateTimeField(allow_null=True)
+    offline = serializers.BooleanField(help_text="Taken by a device while the shop was offline, uploaded later.")
+    scanned_at = serializers.DateTimeField(allow_null=True, help_text="Offline only: when the device scanned it; `at` is when the server recorded it.")
 
 
 class RedemptionRow(RedemptionOut):
@@ -217,3 +219,80 @@ class FileRefused(Error):
     """Nothing was imported: every bad line, and why."""
 
     errors = BadLine(many=True)
+
+
+class Caps(serializers.Serializer):
+    max_redemptions = serializers.IntegerField()
+    max_value = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+class SnapshotProduct(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    face_value = serializers.DecimalField(max_digits=10, decimal_places=2)
+    uses_per_voucher = serializers.IntegerField()
+
+
+class SnapshotVoucher(serializers.Serializer):
+    h = serializers.CharField(help_text="Hex HMAC-SHA256 of the normalised code (UTF-8) under the snapshot's key.")
+    uses_left = serializers.IntegerField()
+    valid_from = serializers.DateTimeField(allow_null=True)
+    valid_until = serializers.DateTimeField(allow_null=True)
+    product = SnapshotProduct()
+    status = serializers.ChoiceField(choices=VoucherStatus.values)
+
+
+class Snapshot(serializers.Serializer):
+    store = IdName()
+    issued_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    caps = Caps(help_text="What this device may take offline before it syncs.")
+    key = serializers.CharField(help_text="64 hex digits: the HMAC key of this snapshot only (its bytes).")
+    vouchers = SnapshotVoucher(many=True)
+
+
+class UploadResult(serializers.Serializer):
+    idempotency_key = serializers.CharField()
+    result = serializers.CharField(help_text="redeemed, or the reason the server could not redeem it (a conflict).")
+    redemption = RedemptionOut(required=False)
+    voucher = VoucherOut(required=False)
+    message = serializers.CharField(required=False, help_text="A conflict's title, in the request's language.")
+
+
+class Uploaded(serializers.Serializer):
+    results = UploadResult(many=True, help_text="One per item, in the order sent.")
+
+
+class Conflict(serializers.Serializer):
+    id = serializers.IntegerField()
+    result = serializers.CharField()
+    store = IdName()
+    staff = StaffRef()
+    device = serializers.CharField(help_text="The first 8 characters of the device's id.")
+    code_masked = serializers.CharField()
+    product = IdName(allow_null=True)
+    uses = serializers.IntegerField()
+    scanned_at = serializers.DateTimeField()
+    uploaded_at = serializers.DateTimeField()
+    settled_at = serializers.DateTimeField(allow_null=True)
+    settled_by = StaffRef(allow_null=True)
+    settle_note = serializers.CharField(allow_blank=True)
+
+
+class Device(serializers.Serializer):
+    device = serializers.CharField()
+    store = IdName()
+    staff = StaffRef()
+    snapshot_issued_at = serializers.DateTimeField()
+    snapshot_expires_at = serializers.DateTimeField()
+    live = serializers.BooleanField(help_text="Its snapshot has not expired: it may still take redemptions offline.")
+    last_upload_at = serializers.DateTimeField(allow_null=True)
+    pending = serializers.IntegerField(help_text="What it said it still held when it last reached the server.")
+    uploaded = serializers.IntegerField()
+    uploaded_value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    may_still_take = serializers.IntegerField()
+    may_still_take_value = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class Devices(serializers.Serializer):
+    results = Device(many=True)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from redemption.api import counter, products, reports, vouchers, webhooks
+from redemption.api import counter, offline, products, reports, vouchers, webhooks
 from redemption import fastpath
 from redemption.api.threads import run_in_pool
 from staff import api as staff_api
@@ -20,6 +20,7 @@ urlpatterns = [
     path("stats/stores/", reports.StoreStatsView.as_view(), name="api-stats-stores"),
     path("stats/products/", reports.ProductStatsView.as_view(), name="api-stats-products"),
     path("stores/", staff_api.StoreListView.as_view(), name="api-stores"),
+    path("stores/<id:pk>/", staff_api.StoreDetailView.as_view(), name="api-store-detail"),
     path("staff/", staff_api.StaffListView.as_view(), name="api-staff"),
     path("staff/<id:pk>/", staff_api.StaffDetailView.as_view(), name="api-staff-detail"),
     path("products/", products.ProductListView.as_view(), name="api-products"),
@@ -33,6 +34,11 @@ urlpatterns = [
     path("vouchers/<id:pk>/reissue/", vouchers.VoucherReissueView.as_view(), name="api-voucher-reissue"),
     path("vouchers/<id:pk>/qr.svg", vouchers.VoucherSvgView.as_view(), name="api-voucher-qr-svg"),
     path("vouchers/<id:pk>/qr.png", vouchers.VoucherPngView.as_view(), name="api-voucher-qr-png"),
+    path("offline/snapshot/", offline.SnapshotView.as_view(), name="api-offline-snapshot"),
+    path("offline/upload/", offline.UploadView.as_view(), name="api-offline-upload"),
+    path("offline/conflicts/", offline.ConflictListView.as_view(), name="api-offline-conflicts"),
+    path("offline/conflicts/<id:pk>/settle/", offline.ConflictSettleView.as_view(), name="api-offline-settle"),
+    path("offline/devices/", offline.DeviceListView.as_view(), name="api-offline-devices"),
     path("webhooks/", webhooks.WebhookListView.as_view(), name="api-webhooks"),
     path("webhooks/<id:pk>/", webhooks.WebhookDetailView.as_view(), name="api-webhook-detail"),
 ]

@@ -1,0 +1,154 @@
+"""Offline at the counter: the snapshot a device decides with, its upload, and, for the owner,
+the devices out there and the conflicts to settle."""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from redemption import offline, present
+from redemption.api import schema
+from redemption.reasons import REASONS
+from staff.apikit import MAX_ID, ApiView, Pagination, paginate, valid
+from staff.permissions import ALL_STAFF, OWNER_MANAGER
+
+
+class SnapshotQuery(serializers.Serializer):
+    store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID)
+    device = serializers.CharField(required=False, allow_blank=True, max_length=64, default="",
+                                   help_text="The device's own id (its uploads name it too).")
+    pending = serializers.IntegerField(required=False, default=0, min_value=0, max_value=100000,
+                                       help_text="How many items the device still holds to upload.")
+
+
+class SnapshotView(ApiView):
+    """Staff of the store: what a device needs to decide alone while offline. No whole code: each
+    voucher is named by `h`, the hex HMAC-SHA256 of its normalised code under `key` (hex)."""
+
+    roles = ALL_STAFF
+
+    @extend_schema(parameters=[SnapshotQuery], responses={200: schema.Snapshot, **schema.refusals(400, 403)})
+    def get(self, request):
+        query = SnapshotQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        taken, key, vouchers = offline.snapshot(
+            member=request.member, store_id=data["store"], device=data["device"], pending=data["pending"]
+        )
+        return Response(present.snapshot_data(taken, key, vouchers, request.member.merchant.tz))
+
+
+class ScannedAtField(serializers.DateTimeField):
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        if moment.year < 2000:
+            self.fail("invalid", format="ISO 8601")
+        return moment
+
+
+class UploadItem(serializers.Serializer):
+    idempotency_key = serializers.CharField(max_length=64)
+    code = serializers.JSONField()
+    uses = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1000)
+    store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID)
+    scanned_at = ScannedAtField(help_text="When the device took it, ISO 8601 with offset.")
+
+    def validate_code(self, value):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str):
+            raise serializers.ValidationError(_("The code must be text."))
+        return value
+
+
+class UploadInput(serializers.Serializer):
+    device = serializers.CharField(max_length=64)
+    items = UploadItem(many=True, max_length=500)
+    pending = serializers.IntegerField(required=False, default=0, min_value=0, max_value=100000)
+
+    def validate_items(self, items):
+        keys = [item["idempotency_key"] for item in items]
+        if len(set(keys)) != len(keys):
+            raise serializers.ValidationError(_("Each idempotency key may appear once."))
+        return items
+
+
+class UploadView(ApiView):
+    """What a device took offline, in the order it took it: each item redeemed as it would have
+    been when scanned where still possible, else a conflict for the owner (and its reason here)."""
+
+    roles = ALL_STAFF
+
+    @extend_schema(request=UploadInput, responses={200: schema.Uploaded, **schema.refusals(400, 403)})
+    def post(self, request):
+        data = valid(UploadInput, request)
+        results = offline.upload(member=request.member, device=data["device"], items=data["items"],
+                                 pending=data["pending"])
+        tz = request.member.merchant.tz
+        return Response({"results": [_result(r, tz) for r in results]})
+
+
+def _result(result, tz):
+    body = {"idempotency_key": result["idempotency_key"], "result": result["result"]}
+    if "redemption" in result:
+        body["redemption"] = present.redemption_data(result["redemption"], tz)
+        body["voucher"] = present.voucher_data(result["redemption"].voucher, tz)
+    else:
+        reason = REASONS.get(result["result"])
+        body["message"] = str(reason.title) if reason else result["result"]
+    return body
+
+
+class ConflictQuery(serializers.Serializer):
+    settled = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                       help_text="false: still to settle; true: settled; left out: all.")
+    store = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID)
+
+
+class ConflictListView(ApiView):
+    """Owner, manager (their stores): offline redemptions the server could not make, newest first;
+    ?settled=0 for those still open."""
+
+    roles = OWNER_MANAGER
+    pagination_class = Pagination
+
+    @extend_schema(parameters=[ConflictQuery], responses=schema.Conflict(many=True))
+    def get(self, request):
+        query = ConflictQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        settled, store = query.validated_data["settled"], query.validated_data["store"]
+        conflicts = offline.conflicts_for(request.member)
+        if settled is not None:
+            conflicts = conflicts.filter(settled_at__isnull=not settled)
+        if store:
+            conflicts = conflicts.filter(store_id=store)
+        tz = request.member.merchant.tz
+        return paginate(self, request, conflicts, lambda c: present.conflict_data(c, tz))
+
+
+class SettleInput(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+class ConflictSettleView(ApiView):
+    """Owner, manager: mark a conflict settled, with a note of how."""
+
+    roles = OWNER_MANAGER
+
+    @extend_schema(request=SettleInput, responses={200: schema.Conflict, **schema.refusals(400, 403, 404)})
+    def post(self, request, pk):
+        data = valid(SettleInput, request)
+        conflict = offline.conflict_settle(member=request.member, conflict_id=pk, note=data["note"])
+        return Response(present.conflict_data(conflict, request.member.merchant.tz))
+
+
+class DeviceListView(ApiView):
+    """Owner, manager (their stores): each device holding a snapshot, what it has brought back,
+    and what it may still take offline before it must sync."""
+
+    roles = OWNER_MANAGER
+
+    @extend_schema(responses=schema.Devices)
+    def get(self, request):
+        tz = request.member.merchant.tz
+        return Response({"results": [present.device_data(d, tz) for d in offline.devices_for(request.member)]})

@@ -1,0 +1,221 @@
+"""Offline at the counter, with the risk bounded.
+
+A device of a store that has offline turned on fetches a snapshot while online: the vouchers it
+may decide on alone, each named by an HMAC of its code under a key of that snapshot only (never
+the code), with the store's caps. Offline, it takes what the snapshot allows, up to the caps, and
+queues it. Back online it uploads the queue; each item is redeemed as it would have been when it
+was scanned, where that is still possible. What the server must refuse becomes a conflict for
+the owner to settle (and an `offline.conflict` event).
+
+The bound: an item counts only within a snapshot the device held when it scanned it, and only up
+to that snapshot's caps (`offline_cap` beyond them), so what an owner risks per device is exactly
+the caps they set.
+"""
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from redemption import codes, events, hotpath, services
+from redemption.models import Attempt, OfflineConflict, OfflineSnapshot, Redemption, Voucher
+from redemption.reasons import Refusal
+from staff.models import Membership
+
+# A device clock ahead of the server's is taken as the server's: nothing is scanned in the future.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def code_hash(key, code):
+    """The snapshot's name for a code: hex HMAC-SHA256 of the normalised code (UTF-8) under the
+    snapshot's key (its hex digits taken as bytes)."""
+    return hmac.new(bytes.fromhex(key), code.encode(), hashlib.sha256).hexdigest()
+
+
+def snapshot(*, member: Membership, store_id=None, device="", pending=0):
+    """What a device of the store needs to decide alone: the active vouchers valid there (those
+    that need the buyer's live QR cannot be judged offline and are left out), the caps, a fresh key.
+    Returns (OfflineSnapshot, key, vouchers)."""
+    store = services.resolve_store(member, store_id)
+    if not store.offline_enabled:
+        raise Refusal("offline_disabled")
+    now = timezone.now()
+    key = secrets.token_hex(32)
+    vouchers = list(
+        Voucher.objects.filter(merchant_id=member.merchant_id, state=Voucher.State.ACTIVE, uses_left__gt=0)
+        .filter(Q(valid_until=None) | Q(valid_until__gte=now), product__require_live_qr=False)
+        .filter(Q(product__stores=None) | Q(product__stores=store))
+        .select_related("product").distinct().order_by("-id")[: settings.OFFLINE_SNAPSHOT_MAX]
+    )
+    for voucher in vouchers:
+        voucher.h = code_hash(key, voucher.code)
+    taken = OfflineSnapshot.objects.create(
+        merchant_id=member.merchant_id, store=store, staff=member, device=device[:64], issued_at=now,
+        expires_at=now + dt.timedelta(hours=store.offline_snapshot_hours),
+        max_redemptions=store.offline_max_redemptions, max_value=store.offline_max_value,
+        vouchers=len(vouchers), pending=pending,
+    )
+    return taken, key, vouchers
+
+
+def upload(*, member: Membership, device, items, pending=0):
+    """Redeem what a device took offline, in the order it took them. Each item answers
+    {"idempotency_key", "result", "redemption"?}; an item sent again answers as it did the first
+    time and redeems nothing twice."""
+    results = [_upload_one(member, device, item) for item in items]
+    now = timezone.now()
+    latest = OfflineSnapshot.objects.filter(staff=member, device=device).order_by("-issued_at").first()
+    if latest is not None:
+        OfflineSnapshot.objects.filter(pk=latest.pk).update(last_upload_at=now, pending=pending)
+    return results
+
+
+def _upload_one(member, device, item):
+    key = item["idempotency_key"]
+    earlier = _answered(member, key)
+    if earlier:
+        return earlier
+    try:
+        store = services.resolve_store(member, item.get("store"))
+    except Refusal as refusal:
+        return {"idempotency_key": key, "result": refusal.reason}
+    scanned_at = min(item["scanned_at"], timezone.now())
+    try:
+        parsed = codes.parse(item["code"])
+    except codes.InvalidCode:
+        parsed = None
+    try:
+        with transaction.atomic():
+            if parsed is None or parsed.code is None:
+                raise Refusal("invalid_code")
+            redemption = _redeem_offline(member, store, parsed, item["uses"], key, scanned_at, device)
+        if isinstance(redemption, dict):  # the same item, answered meanwhile by another upload
+            return redemption
+        return {"idempotency_key": key, "result": "redeemed", "redemption": redemption}
+    except IntegrityError:
+        # The same item, uploaded twice at the same moment: the other upload's answer is ours.
+        return _answered(member, key) or {"idempotency_key": key, "result": "invalid_request"}
+    except Refusal as refusal:
+        return _answered(member, key) or _conflict(
+            member, store, device, item, parsed, refusal.voucher, refusal.reason, scanned_at
+        )
+
+
+def _answered(member, key):
+    redemption = (
+        Redemption.objects.select_related("voucher__product", "store", "staff")
+        .filter(staff=member, idempotency_key=key).first()
+    )
+    if redemption:
+        return {"idempotency_key": key, "result": "redeemed", "redemption": redemption}
+    conflict = OfflineConflict.objects.filter(staff=member, idempotency_key=key).first()
+    if conflict:
+        return {"idempotency_key": key, "result": conflict.result}
+    return None
+
+
+def _redeem_offline(member, store, parsed, uses, key, scanned_at, device):
+    # The snapshot the device held when it scanned, locked: two uploads of one device at once
+    # count against its caps one after the other.
+    held = (
+        OfflineSnapshot.objects.select_for_update()
+        .filter(store=store, staff=member, device=device, issued_at__lte=scanned_at, expires_at__gte=scanned_at)
+        .order_by("-issued_at").first()
+    )
+    # The same item sent twice at once waited for that lock: the first one's answer is this one's.
+    earlier = held and _answered(member, key)
+    if earlier:
+        return earlier
+    # Judged as it would have been when scanned: valid then, within the rules then; its uses as now.
+    voucher = services._find(member, store, parsed, uses=uses, now=scanned_at, lock=True)
+    if voucher is None:
+        raise Refusal("not_found")
+    try:
+        services._guard(voucher, member, scanned_at, uses=uses)
+        value = hotpath.redemption_value(voucher.product, uses)
+        if held is None or _over_caps(held, member, store, device, value):
+            raise Refusal("offline_cap")
+    except Refusal as refusal:
+        refusal.voucher = voucher
+        raise
+    return services._take(member, store, parsed, voucher, uses, timezone.now(), key, scanned_at=scanned_at,
+                          device=device)
+
+
+def _over_caps(held, member, store, device, value):
+    taken = Redemption.objects.filter(
+        staff=member, store=store, device=device, offline=True,
+        scanned_at__gte=held.issued_at, scanned_at__lte=held.expires_at,
+    ).aggregate(n=Count("id"), value=Sum("value"))
+    return taken["n"] + 1 > held.max_redemptions or (taken["value"] or 0) + value > held.max_value
+
+
+def _conflict(member, store, device, item, parsed, voucher, reason, scanned_at):
+    masked = codes.mask(parsed.code) if parsed and parsed.code else codes.mask(str(item["code"])[:40])
+    try:
+        conflict = OfflineConflict.objects.create(
+            merchant_id=member.merchant_id, store=store, staff=member, device=device[:64], voucher=voucher,
+            idempotency_key=item["idempotency_key"], code_masked=masked[:40], uses=item["uses"], result=reason,
+            scanned_at=scanned_at,
+        )
+    except IntegrityError:
+        return _answered(member, item["idempotency_key"])
+    hotpath.record_attempt(
+        merchant_id=member.merchant_id, staff_id=member.pk, store_id=store.pk, voucher_id=voucher and voucher.pk,
+        kind=Attempt.Kind.REDEEM, input_masked=masked[:40], result=reason, at=conflict.uploaded_at,
+    )
+    tz = member.merchant.tz
+    facts = {"conflict": conflict.pk, "result": reason, "staff": member, "code_masked": masked, "uses": conflict.uses,
+             "scanned_at": scanned_at.astimezone(tz).isoformat(), "device": device[:8],
+             "idempotency_key": conflict.idempotency_key}
+    if voucher is not None:
+        facts["voucher"] = voucher
+    events.emit(member.merchant, "offline.conflict", store=store, **facts)
+    return {"idempotency_key": item["idempotency_key"], "result": reason}
+
+
+def conflict_settle(*, member: Membership, conflict_id, note=""):
+    """Mark a conflict settled (the owner sorted it out with the buyer or the clerk)."""
+    conflict = conflicts_for(member).filter(pk=conflict_id).first()
+    if conflict is None:
+        raise Refusal("not_found")
+    if conflict.settled_at is None:
+        OfflineConflict.objects.filter(pk=conflict.pk, settled_at=None).update(
+            settled_at=timezone.now(), settled_by=member, settle_note=note[:200]
+        )
+        conflict.refresh_from_db()
+    return conflict
+
+
+def conflicts_for(member):
+    conflicts = OfflineConflict.objects.filter(merchant_id=member.merchant_id)
+    if not member.is_owner:
+        conflicts = conflicts.filter(store_id__in=member.store_ids())
+    return conflicts.select_related("store", "staff", "settled_by", "voucher__product")
+
+
+def devices_for(member, now=None):
+    """Each device's latest snapshot in the member's stores, with what it took offline within it:
+    the owner's exposure right now (the caps minus what has come back)."""
+    now = now or timezone.now()
+    latest = {}
+    snapshots = OfflineSnapshot.objects.filter(merchant_id=member.merchant_id, expires_at__gte=now - dt.timedelta(days=1))
+    if not member.is_owner:
+        snapshots = snapshots.filter(store_id__in=member.store_ids())
+    for snap in snapshots.select_related("store", "staff").order_by("issued_at"):
+        latest[(snap.store_id, snap.staff_id, snap.device)] = snap
+    rows = []
+    for snap in sorted(latest.values(), key=lambda s: s.issued_at, reverse=True):
+        taken = Redemption.objects.filter(
+            staff_id=snap.staff_id, store_id=snap.store_id, device=snap.device, offline=True,
+            scanned_at__gte=snap.issued_at, scanned_at__lte=snap.expires_at,
+        ).aggregate(n=Count("id"), value=Sum("value"))
+        snap.taken, snap.taken_value = taken["n"], taken["value"] or 0
+        snap.live = snap.expires_at >= now
+        rows.append(snap)
+    return rows

@@ -1,0 +1,212 @@
+"""Offline at the counter: the owner's switch and caps, the snapshot (never a whole code), and the
+upload that redeems what a device took offline, once, or turns it into a conflict the owner sees."""
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from redemption import offline, services
+from redemption.models import Event, OfflineConflict, OfflineSnapshot, Product, Redemption, Voucher, Webhook
+from tests.test_concurrency import hammer
+from tests.totals import assert_totals_add_up
+
+
+@pytest.fixture
+def offline_a(store_a):
+    store_a.offline_enabled = True
+    store_a.offline_max_redemptions = 3
+    store_a.offline_max_value = Decimal("250.00")
+    store_a.save()
+    return store_a
+
+
+def snap(client, **query):
+    return client.get("/api/v1/offline/snapshot/", {"device": "phone-1", **query})
+
+
+def item(code, key, scanned_at=None, **extra):
+    return {"idempotency_key": key, "code": code, "uses": 1,
+            "scanned_at": (scanned_at or timezone.now()).isoformat(), **extra}
+
+
+def upload(client, *items, device="phone-1"):
+    return client.post("/api/v1/offline/upload/", {"device": device, "items": list(items)}, format="json")
+
+
+def test_the_owner_turns_offline_on_with_caps(api, olivia, mike, store_a):
+    client = api(olivia)
+    assert client.get(f"/api/v1/stores/{store_a.id}/").json()["offline_enabled"] is False
+    response = client.patch(f"/api/v1/stores/{store_a.id}/", {
+        "offline_enabled": True, "offline_max_redemptions": 20, "offline_max_value": "300.00",
+        "offline_snapshot_hours": 8}, format="json")
+    assert response.status_code == 200
+    assert response.json() | {} == {"id": store_a.id, "name": store_a.name, "address": "", "offline_enabled": True,
+                                    "offline_max_redemptions": 20, "offline_max_value": "300.00",
+                                    "offline_snapshot_hours": 8}
+    assert client.patch(f"/api/v1/stores/{store_a.id}/", {"offline_snapshot_hours": 0}, format="json").status_code == 400
+    assert client.patch(f"/api/v1/stores/{store_a.id}/", {"offline_max_value": "-1"}, format="json").status_code == 400
+    assert api(mike).patch(f"/api/v1/stores/{store_a.id}/", {"offline_enabled": False}, format="json").status_code == 403
+    store_a.refresh_from_db()
+    assert (store_a.offline_enabled, store_a.offline_snapshot_hours) == (True, 8)
+
+
+def test_a_store_with_offline_off_gives_no_snapshot(api, carol, store_a):
+    response = snap(api(carol))
+    assert response.status_code == 403 and response.json()["result"] == "offline_disabled"
+    assert "离线" in api(carol).get("/api/v1/offline/snapshot/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()["message"]
+
+
+def test_the_snapshot_names_codes_only_by_their_hmac(api, carol, offline_a, store_b, meal, wash, issue, acme, olivia):
+    good, pass_ = issue(meal), issue(wash)
+    used = issue(meal)
+    services.voucher_redeem(member=carol, raw_code=used.code)
+    voided = services.voucher_void(member=olivia, voucher_id=issue(meal).pk)
+    expired = issue(meal, valid_until=timezone.now() - dt.timedelta(days=1))
+    live_only = issue(Product.objects.create(merchant=acme, name="动态码券", face_value=5, require_live_qr=True))
+    elsewhere = Product.objects.create(merchant=acme, name="B 店券", face_value=5)
+    elsewhere.stores.set([store_b])
+    other_store = issue(elsewhere)
+    response = snap(api(carol))
+    assert response.status_code == 200
+    body = response.json()
+    text = response.content.decode()
+    for voucher in Voucher.objects.all():
+        assert voucher.code not in text
+    key = body["key"]
+    assert len(key) == 64 and body["caps"] == {"max_redemptions": 3, "max_value": "250.00"}
+    named = {entry["h"]: entry for entry in body["vouchers"]}
+    expected = {hmac.new(bytes.fromhex(key), v.code.encode(), hashlib.sha256).hexdigest(): v for v in (good, pass_)}
+    assert set(named) == set(expected)
+    assert named[offline.code_hash(key, pass_.code)]["product"] == {
+        "id": wash.id, "name": wash.name, "face_value": "90.00", "uses_per_voucher": 3}
+    assert all(e["status"] == "active" for e in body["vouchers"])
+    assert dt.datetime.fromisoformat(body["expires_at"]) - dt.datetime.fromisoformat(body["issued_at"]) == dt.timedelta(hours=12)
+    # A fresh key every time: one snapshot's names say nothing about the next one's.
+    assert snap(api(carol)).json()["key"] != key
+    assert OfflineSnapshot.objects.filter(staff=carol, device="phone-1").count() == 2
+    del used, voided, expired, live_only, other_store
+
+
+def test_an_upload_redeems_as_scanned_and_a_repeat_redeems_nothing_more(api, carol, offline_a, meal, issue):
+    voucher = issue(meal)
+    scanned = timezone.now() - dt.timedelta(minutes=3)
+    snap(api(carol))
+    OfflineSnapshot.objects.update(issued_at=scanned - dt.timedelta(minutes=5))
+    response = upload(api(carol), item(voucher.code, "off-1", scanned))
+    assert response.status_code == 200
+    [result] = response.json()["results"]
+    assert result["idempotency_key"] == "off-1" and result["result"] == "redeemed"
+    redemption = result["redemption"]
+    assert redemption["offline"] is True
+    assert dt.datetime.fromisoformat(redemption["scanned_at"]) == scanned.replace(microsecond=scanned.microsecond)
+    assert dt.datetime.fromisoformat(redemption["at"]) > scanned
+    again = upload(api(carol), item(voucher.code, "off-1", scanned)).json()["results"][0]
+    assert again["result"] == "redeemed" and again["redemption"]["id"] == redemption["id"]
+    assert Redemption.objects.count() == 1
+    event = Event.objects.get(type="redemption.created")
+    assert event.data["redemption"]["offline"] is True
+    assert_totals_add_up()
+
+
+def test_a_code_used_online_meanwhile_becomes_a_conflict_the_owner_sees(api, carol, mike, olivia, offline_a, meal, issue):
+    voucher = issue(meal)
+    snap(api(carol))
+    scanned = timezone.now()
+    services.voucher_redeem(member=mike, raw_code=voucher.code, store_id=offline_a.id)
+    Webhook.objects.create(merchant=olivia.merchant, url="https://93.184.216.34/hook", events=["offline.conflict"])
+    [result] = upload(api(carol), item(voucher.code, "off-2", scanned)).json()["results"]
+    assert result["result"] == "already_redeemed" and "redemption" not in result
+    conflict = OfflineConflict.objects.get()
+    assert (conflict.result, conflict.staff, conflict.store, conflict.voucher) == ("already_redeemed", carol, offline_a, voucher)
+    event = Event.objects.get(type="offline.conflict")
+    assert event.data["code_masked"] == "****" + voucher.code[-4:] and voucher.code not in json.dumps(event.data)
+    assert event.data["staff"]["display_name"] == "Carol" and event.data["store"]["id"] == offline_a.id
+    # Uploaded again, it answers the same and still redeems nothing.
+    assert upload(api(carol), item(voucher.code, "off-2", scanned)).json()["results"][0]["result"] == "already_redeemed"
+    assert OfflineConflict.objects.count() == 1 and Redemption.objects.count() == 1
+    listed = api(olivia).get("/api/v1/offline/conflicts/", {"settled": "false"}).json()
+    assert [c["result"] for c in listed["results"]] == ["already_redeemed"]
+    settled = api(olivia).post(f"/api/v1/offline/conflicts/{conflict.pk}/settle/", {"note": "顾客已补款"}, format="json")
+    assert settled.status_code == 200 and settled.json()["settle_note"] == "顾客已补款"
+    assert api(olivia).get("/api/v1/offline/conflicts/", {"settled": "false"}).json()["results"] == []
+
+
+def test_the_caps_bound_what_a_device_may_take(api, carol, offline_a, meal, wash, issue):
+    vouchers = [issue(meal) for _ in range(4)]  # 98.00 each; the caps are 3 and 250.00
+    snap(api(carol))
+    results = upload(api(carol), *[item(v.code, f"cap-{i}") for i, v in enumerate(vouchers)]).json()["results"]
+    assert [r["result"] for r in results] == ["redeemed", "redeemed", "offline_cap", "offline_cap"]
+    assert Redemption.objects.filter(offline=True).count() == 2  # the third would pass 250.00
+
+
+def test_an_item_scanned_with_no_snapshot_held_is_beyond_the_caps(api, carol, offline_a, meal, issue):
+    voucher = issue(meal)
+    snap(api(carol))
+    long_ago = timezone.now() - dt.timedelta(days=2)
+    assert upload(api(carol), item(voucher.code, "old", long_ago)).json()["results"][0]["result"] == "offline_cap"
+    other_device = upload(api(carol), item(voucher.code, "other"), device="phone-2").json()["results"][0]
+    assert other_device["result"] == "offline_cap"
+    assert not Redemption.objects.exists()
+
+
+def test_valid_when_scanned_though_expired_since(api, carol, offline_a, meal, issue):
+    scanned = timezone.now() - dt.timedelta(minutes=30)
+    voucher = issue(meal, valid_until=timezone.now() - dt.timedelta(minutes=10))
+    snap(api(carol))
+    OfflineSnapshot.objects.update(issued_at=scanned - dt.timedelta(minutes=1))
+    assert upload(api(carol), item(voucher.code, "late", scanned)).json()["results"][0]["result"] == "redeemed"
+
+
+@pytest.mark.parametrize("body", [
+    {"items": []},
+    {"device": "p", "items": [{"code": "1", "scanned_at": "2026-12-01T10:00:00+08:00"}]},
+    {"device": "p", "items": [{"idempotency_key": "k", "code": "1", "scanned_at": "yesterday"}]},
+    {"device": "p", "items": [{"idempotency_key": "k", "code": ["1"], "scanned_at": "2026-12-01T10:00:00+08:00"}]},
+    {"device": "p", "items": [{"idempotency_key": "k", "code": "1", "scanned_at": "2026-12-01T10:00:00+08:00"}] * 2},
+    {"device": "p", "items": "all of them"},
+])
+def test_a_bad_upload_is_refused_whole_and_changes_nothing(api, carol, offline_a, body):
+    response = api(carol).post("/api/v1/offline/upload/", body, format="json")
+    assert response.status_code == 400 and response.json()["result"] == "invalid_request"
+    assert not OfflineConflict.objects.exists()
+
+
+def test_devices_show_what_they_may_still_take(api, olivia, carol, offline_a, meal, issue):
+    snap(api(carol), pending=0)
+    upload(api(carol), item(issue(meal).code, "d-1"))
+    [device] = api(olivia).get("/api/v1/offline/devices/").json()["results"]
+    assert device["staff"]["display_name"] == "Carol" and device["live"] is True
+    assert (device["uploaded"], device["may_still_take"], device["may_still_take_value"]) == (1, 2, "152.00")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_devices_uploading_one_code_at_once_one_redemption_one_conflict(carol, mike, meal, store_a):
+    store_a.offline_enabled = True
+    store_a.save()
+    voucher = services.voucher_issue(product=meal, order_no="OFF-1")[0][0]
+    for member, device in ((carol, "dev-carol"), (mike, "dev-mike")):
+        offline.snapshot(member=member, store_id=store_a.id, device=device)
+    scanned = timezone.now().isoformat()
+    devices = ["dev-carol", "dev-mike"]
+    results = hammer(
+        [carol, mike],
+        lambda i: {"device": devices[i % 2], "items": [
+            {"idempotency_key": f"k-{i % 2}", "code": voucher.code, "store": store_a.id, "scanned_at": scanned}]},
+        8, path="/api/v1/offline/upload/",
+    )
+    # Each device sent its item four times at once: each answers one way every time.
+    answers = {(i % 2, body["results"][0]["result"]) for i, (status, body) in enumerate(results)}
+    assert len(answers) == 2 and {result for _, result in answers} == {"redeemed", "already_redeemed"}
+    assert Redemption.objects.filter(voucher=voucher).count() == 1
+    assert OfflineConflict.objects.count() == 1
+    assert_totals_add_up()
