@@ -53,7 +53,7 @@ def snapshot(*, member: Membership, store_id=None, device="", pending=0):
         .select_related("product").distinct().order_by("-id")[: settings.OFFLINE_SNAPSHOT_MAX]
     )
     for voucher in vouchers:
-        voucher.h = code_hash(key, voucher.code)
+        voucher.h, voucher.t = code_hash(key, voucher.code), code_hash(key, voucher.token)
     taken = OfflineSnapshot.objects.create(
         merchant_id=member.merchant_id, store=store, staff=member, device=device[:64], issued_at=now,
         expires_at=now + dt.timedelta(hours=store.offline_snapshot_hours),
@@ -91,7 +91,8 @@ def _upload_one(member, device, item):
         parsed = None
     try:
         with transaction.atomic():
-            if parsed is None or parsed.code is None:
+            # A code or the buyer page's QR; a live QR cannot have been judged offline.
+            if parsed is None or parsed.is_live:
                 raise Refusal("invalid_code")
             redemption = _redeem_offline(member, store, parsed, item["uses"], key, scanned_at, device)
         if isinstance(redemption, dict):  # the same item, answered meanwhile by another upload
@@ -156,7 +157,7 @@ def _over_caps(held, member, store, device, value):
 
 
 def _conflict(member, store, device, item, parsed, voucher, reason, scanned_at):
-    masked = codes.mask(parsed.code) if parsed and parsed.code else codes.mask(str(item["code"])[:40])
+    masked = (voucher and codes.mask(voucher.code)) or (parsed and parsed.masked) or codes.mask(str(item["code"])[:40])
     try:
         conflict = OfflineConflict.objects.create(
             merchant_id=member.merchant_id, store=store, staff=member, device=device[:64], voucher=voucher,

@@ -128,6 +128,7 @@ def snapshot_data(snapshot, key, vouchers, tz, now=None):
         "vouchers": [
             {
                 "h": voucher.h,
+                "t": voucher.t,
                 "uses_left": voucher.uses_left,
                 "valid_from": when(voucher.valid_from, tz),
                 "valid_until": when(voucher.valid_until, tz),

@@ -79,7 +79,7 @@ def test_clerk_sees_their_one_store_and_no_picker(client, shop):
     assert "no-cache" in response["Cache-Control"]
     assert "csrftoken" in response.cookies
     config = page_config(html)
-    assert config["stores"] == [{"id": shop["east"].id, "name": "东门店"}]
+    assert config["stores"] == [{"id": shop["east"].id, "name": "东门店", "offline": False}]
     assert config["staff"] == {"id": shop["clerk"].id, "name": "小王", "may_lookup": False}
     assert config["urls"]["check"] == "/api/v1/check/"
     assert config["urls"]["redeem"] == "/api/v1/redeem/"

@@ -235,6 +235,7 @@ class SnapshotProduct(serializers.Serializer):
 
 class SnapshotVoucher(serializers.Serializer):
     h = serializers.CharField(help_text="Hex HMAC-SHA256 of the normalised code (UTF-8) under the snapshot's key.")
+    t = serializers.CharField(help_text="The same of the buyer page's token, for a scan of the buyer's QR code.")
     uses_left = serializers.IntegerField()
     valid_from = serializers.DateTimeField(allow_null=True)
     valid_until = serializers.DateTimeField(allow_null=True)

@@ -41,7 +41,8 @@ SHELL = [
 def member_stores(member):
     if member is None:
         return []
-    return list(Store.objects.filter(pk__in=member.store_ids()).order_by("id").values("id", "name"))
+    stores = Store.objects.filter(pk__in=member.store_ids()).order_by("id").values("id", "name", "offline_enabled")
+    return [{"id": s["id"], "name": s["name"], "offline": s["offline_enabled"]} for s in stores]
 
 
 @login_required(login_url="/staff/login/")
@@ -62,6 +63,9 @@ def scanner(request):
             "redeem": reverse("api-redeem"),
             "redeem_order": reverse("api-redeem-order"),
             "lookup": reverse("api-vouchers-lookup"),
+            "offline_snapshot": reverse("api-offline-snapshot"),
+            "offline_upload": reverse("api-offline-upload"),
+            "ping": reverse("api-ping"),
             "mine": reverse("api-redemptions-mine"),
             "reverse": reverse("api-reverse", args=[0]),
             "login": reverse("staff:login"),

@@ -6,6 +6,8 @@ import { $, blurInput, show } from "./js/dom.js";
 import { minute, nextUse, uses, usesOf, validity, waitSeconds } from "./js/format.js";
 import { gettext, interpolate, ngettext } from "./js/i18n.js";
 import { closeLookup, openLookup, setUpLookup } from "./js/lookup.js";
+import { backOnline, goOffline, isOffline, judge, readyToLeave, refreshSnapshot, setUpOffline, take } from "./js/away.js";
+import { voucherOf } from "./js/offline.js";
 import { Redemption, request, sleep, withRetry } from "./js/net.js";
 import {
   keepsInput, lockSeconds, orderChoices, refusalMessage, screenFor, spokenText, voiceLanguage,
@@ -88,12 +90,21 @@ function submitCode(raw, typed) {
   setChecking(true);
   const body = { code: text, store };
   const retrying = () => hint(gettext("Unstable network, retrying…"));
-  withRetry(() => call(config.urls.check, body), CHECK_RETRIES, { onRetry: retrying })
+  // Offline, the scan is judged on the phone (the snapshot) without waiting for the network.
+  const asked = isOffline() ? judgeOffline(body, typed)
+    : withRetry(() => call(config.urls.check, body), CHECK_RETRIES, { onRetry: retrying });
+  asked
     .then((answer) => {
+      if (!answer) return;
+      backOnline();
       hint("");
       if (answer.data.ok) openConfirm(body, answer.data.voucher, answer.data.order);
       else showRefusal(answer.data, typed, body);
-    }, () => {
+    }, (error) => {
+      if (error && error.network) {
+        goOffline();
+        return judgeOffline(body, typed);
+      }
       hint(gettext("Unstable network, try again"), true);
       feedback("refused");
     })
@@ -101,6 +112,21 @@ function submitCode(raw, typed) {
       busy = false;
       setChecking(false);
     });
+}
+
+// No network: what the snapshot on this phone says. Resolves nothing for the online path to show.
+function judgeOffline(body, typed) {
+  return judge(body.code, body.store).then((decision) => {
+    hint("");
+    if (decision.ok) {
+      openConfirm(body, voucherOf(decision.entry), null, true);
+    } else {
+      const reason = config.reasons[decision.result];
+      showRefusal({ ok: false, result: decision.result, message: reason ? reason.title : "",
+        voucher: decision.entry ? voucherOf(decision.entry) : undefined }, typed);
+    }
+    return null;
+  });
 }
 
 function setChecking(on) {
@@ -117,9 +143,12 @@ let pending = null;
 // The confirm step: one voucher (with a count of uses), or, for a voucher of an order of several,
 // every voucher of the order with those that can be redeemed ticked, redeemed in one tap.
 // body.voucherId: a voucher an owner or manager found by lookup.
-function openConfirm(body, voucher, order) {
+function openConfirm(body, voucher, order, offline = false) {
   const choices = orderChoices(order, config.reasons);
   pending = new Redemption({ code: body.code, store: body.store, voucher, voucherId: body.voucherId || null });
+  pending.offline = offline;
+  $("c-badge").textContent = offline ? gettext("Offline: confirmed when back online") : gettext("Can be redeemed");
+  $("c-badge").classList.toggle("badge-pending", offline);
   if (choices.some((c) => c.usable)) {
     pending.items = choices.filter((c) => c.usable).map((c) => c.id);
   }
@@ -128,10 +157,10 @@ function openConfirm(body, voucher, order) {
   $("c-uses").textContent = usesOf(voucher.uses_left, voucher.uses_total);
   $("c-valid").textContent = validity(voucher);
   $("c-order").textContent = voucher.order_no_masked || "—";
-  $("c-code").textContent = voucher.code_masked;
+  $("c-code").textContent = voucher.code_masked || "****" + flatten(body.code || "").slice(-4);
   $("c-phone").textContent = voucher.buyer_phone_masked;
   show($("c-phone-row"), !!voucher.buyer_phone_masked);
-  show($("c-stepper"), !pending.isOrder && voucher.uses_left > 1);
+  show($("c-stepper"), !pending.isOrder && !offline && voucher.uses_left > 1);
   setUses(1);
   setSending(false, "");
   blurInput();
@@ -207,6 +236,7 @@ function redeem() {
   const job = pending;
   job.sending = true;
   setSending(true, "");
+  if (job.offline) return redeemOffline(job);
   // No answer yet: the redeem may have gone through. It is asked again with the same key until the
   // server says what it did; the clerk sees "confirming", never a guess.
   const retrying = () => { $("c-status").textContent = gettext("Confirming… the network is unstable"); };
@@ -224,6 +254,21 @@ function redeem() {
     });
 }
 
+// Taken on the phone while offline: queued with its key and the moment it was scanned, and shown
+// amber as waiting for the server, never as the green success.
+function redeemOffline(job) {
+  take({ code: job.code, store: job.store, key: job.key }).then((taken) => {
+    closeConfirm();
+    if (!taken.ok) return showRefusal({ ok: false, result: taken.result, message: "" });
+    clearInput();
+    showResult({ kind: "pending", tone: "pending" }, gettext("Pending"), gettext("Uploads automatically when the network is back"), [
+      [gettext("Product"), taken.entry.product.name],
+      [gettext("Code"), "****" + flatten(job.code).slice(-4)],
+      [gettext("Waiting to upload"), interpolate(gettext("%(n)s on this phone"), { n: taken.pending }, true)],
+    ], null);
+  });
+}
+
 // ---- result screens ----
 
 const SPOKEN = {
@@ -234,8 +279,10 @@ const SPOKEN = {
 function showResult(screen, title, message, facts, data) {
   const box = $("result");
   const ok = screen.tone === "ok";
+  const waiting = screen.tone === "pending";
   box.classList.toggle("ok", ok);
-  box.classList.toggle("bad", !ok);
+  box.classList.toggle("pending", waiting);
+  box.classList.toggle("bad", !ok && !waiting);
   $("r-title").textContent = title;
   $("r-msg").textContent = message || "";
   const list = $("r-facts");
@@ -415,8 +462,11 @@ function logout(event) {
   // The kept scanner page belongs to this clerk: drop it before the next one logs in.
   event.preventDefault();
   const form = event.target;
-  const cleared = window.caches ? caches.delete("hx-pages") : Promise.resolve();
-  Promise.race([cleared, sleep(500)]).then(() => form.submit(), () => form.submit());
+  readyToLeave().then((ready) => {
+    if (!ready) return;
+    const cleared = window.caches ? caches.delete("hx-pages") : Promise.resolve();
+    Promise.race([cleared, sleep(500)]).then(() => form.submit(), () => form.submit());
+  }, () => form.submit());
 }
 
 function bind() {
@@ -457,8 +507,7 @@ function bind() {
   document.addEventListener("keydown", redirectKeys);
   document.addEventListener("pointerdown", unlockAudio);
   document.addEventListener("keydown", unlockAudio);
-  window.addEventListener("online", () => show($("offline"), false));
-  window.addEventListener("offline", () => show($("offline"), true));
+  if ($("store").tagName === "SELECT") $("store").addEventListener("change", () => refreshSnapshot());
 }
 
 function start() {
@@ -468,7 +517,7 @@ function start() {
   show($("lookup-btn"), !!(config.staff && config.staff.may_lookup));
   initStore();
   bind();
-  show($("offline"), navigator.onLine === false);
+
   const usable = !!(config.staff && config.stores.length);
   $("check-btn").disabled = !usable;
   $("camera-btn").disabled = !usable;
@@ -476,6 +525,7 @@ function start() {
   if (!usable) return;
   focusInputIfTyping();
   loadToday(false);
+  setUpOffline(call, config, storeId);
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(config.urls.sw, { scope: config.urls.scope }).catch(() => {});
   }

@@ -6,6 +6,8 @@ const SOUNDS = {
   ok: { wave: "sine", notes: [[880, 0, 0.09], [1320, 0.11, 0.14]], buzz: 80 },
   used: { wave: "triangle", notes: [[440, 0, 0.12], [440, 0.2, 0.12]], buzz: [120, 60, 120] },
   refused: { wave: "square", notes: [[220, 0, 0.2], [170, 0.25, 0.35]], buzz: [200, 80, 200] },
+  // Taken offline, not yet confirmed by the server: one soft, level note.
+  pending: { wave: "sine", notes: [[660, 0, 0.25]], buzz: [60, 60, 60] },
 };
 const SPEECH = "hx-speech"; // "off" on a device whose clerk switched speech off
 

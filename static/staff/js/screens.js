@@ -42,7 +42,7 @@ export function canUndo(row, staffId, now, rules) {
 // words.redeemed(n) gives the sentence for n uses left in the page's language.
 // A whole order says how many vouchers it took: words.order(n).
 export function spokenText(screen, data, title, words) {
-  if (screen.kind === "success") {
+  if (screen.kind === "success" && data) {
     return data.redemptions ? words.order(data.redemptions.length) : words.redeemed(data.voucher.uses_left);
   }
   return title || "";

@@ -1,0 +1,238 @@
+// The scanner while the shop is offline: the snapshot kept fresh while online, each scan judged
+// against it when the network is gone, what was taken queued on the device, and the queue uploaded
+// as soon as the network is back (and on a timer, and from the 上传 button).
+import { $, show, toast } from "./dom.js";
+import { gettext, interpolate, ngettext } from "./i18n.js";
+import { decide, expired, scannedName } from "./offline.js";
+import { newKey } from "./net.js";
+import { dequeue, dropHeld, dropSnapshots, enqueue, loadHeld, queued, saveHeld } from "./vault.js";
+
+const DEVICE = "hx-device";
+const SNAPSHOT_EVERY_MS = 10 * 60 * 1000;
+const TICK_MS = 15 * 1000;
+const UPLOAD_BATCH = 500;
+
+let call = null;
+let config = null;
+let storeId = null;
+let offline = false;
+let syncing = false;
+let pending = 0;
+let lastSnapshotAt = 0;
+
+// The words for what only a device offline can answer; the rest are the server's own reasons.
+export function offlineReasons() {
+  return {
+    offline_unknown: { title: gettext("Not in the offline list"), tone: "refused" },
+    offline_taken: { title: gettext("Already taken on this phone"), tone: "used" },
+    offline_stale: { title: gettext("Offline list out of date"), tone: "refused" },
+    offline_none: { title: gettext("Offline not ready"), tone: "refused" },
+  };
+}
+
+// This device's own id: its snapshots and uploads name it, so the owner sees each phone apart.
+export function deviceId() {
+  let id = localStorage.getItem(DEVICE);
+  if (!id) {
+    id = newKey();
+    localStorage.setItem(DEVICE, id);
+  }
+  return id;
+}
+
+export function setUpOffline(pageCall, pageConfig, pageStoreId) {
+  call = pageCall;
+  config = pageConfig;
+  storeId = pageStoreId;
+  Object.assign(config.reasons, offlineReasons());
+  $("offline-upload").onclick = () => sync(true);
+  $("sync-close").onclick = () => show($("sync-report"), false);
+  window.addEventListener("online", () => probe());
+  window.addEventListener("offline", () => goOffline());
+  if (navigator.onLine === false) goOffline();
+  setInterval(tick, TICK_MS);
+  return count().then(() => (offline ? null : sync(false))).then(() => refreshSnapshot());
+}
+
+function enabledHere(store) {
+  return !!store && config.stores.some((s) => s.id === store && s.offline);
+}
+
+export function isOffline() {
+  return offline;
+}
+
+// A request got no answer: from now on scans are judged on the device until the network is back.
+export function goOffline() {
+  if (!offline) {
+    offline = true;
+    render();
+  }
+}
+
+// An answer came: back online, and what was queued goes up.
+export function backOnline() {
+  if (offline) {
+    offline = false;
+    render();
+    sync(false);
+  }
+}
+
+function tick() {
+  if (offline) probe();
+  else if (pending) sync(false);
+  else if (Date.now() - lastSnapshotAt > SNAPSHOT_EVERY_MS) refreshSnapshot();
+}
+
+function probe() {
+  return call(config.urls.ping, undefined, 4000).then(() => backOnline(), () => goOffline());
+}
+
+function count() {
+  return queued().then((items) => {
+    pending = items.length;
+    render();
+    return items;
+  });
+}
+
+function render() {
+  const store = storeId();
+  const shown = offline || pending > 0;
+  show($("offline"), shown);
+  if (!shown) return;
+  let text;
+  if (offline && !enabledHere(store)) text = gettext("Offline: redeeming resumes when the network is back");
+  else if (offline) text = interpolate(gettext("Offline mode · %(n)s waiting to upload"), { n: pending }, true);
+  else text = interpolate(gettext("%(n)s taken offline waiting to upload"), { n: pending }, true);
+  $("offline-text").textContent = text;
+  $("offline").classList.toggle("offline-on", offline);
+  show($("offline-upload"), pending > 0);
+}
+
+// A fresh snapshot for the store, while online and with nothing queued under the old one.
+export async function refreshSnapshot() {
+  const store = storeId();
+  if (!enabledHere(store) || offline) return;
+  if ((await queued()).length) return;
+  lastSnapshotAt = Date.now();
+  const url = config.urls.offline_snapshot + "?store=" + store + "&device=" + encodeURIComponent(deviceId());
+  try {
+    const answer = await call(url, undefined, 20000);
+    if (answer.data.key) {
+      await saveHeld({ storeId: store, snapshot: answer.data, held: { taken: [], count: 0, value: 0 } });
+    } else if (answer.data.result === "offline_disabled") {
+      await dropHeld(store);
+    }
+  } catch (error) {
+    if (error && error.network) goOffline();
+  }
+}
+
+// The decision on a scan from the snapshot alone: {ok, entry, value} or {ok: false, result}.
+export async function judge(raw, store) {
+  if (!enabledHere(store)) return { ok: false, result: "offline_none" };
+  const record = await loadHeld(store);
+  if (!record) return { ok: false, result: "offline_none" };
+  if (expired(record.snapshot, Date.now())) {
+    await dropHeld(store);
+    return { ok: false, result: "offline_stale" };
+  }
+  return decide(record.snapshot, scannedName(raw, record.snapshot.key), record.held, Date.now());
+}
+
+// Take it: noted against the snapshot (never twice, within the caps) and queued with its key and
+// the moment it was scanned. Resolves the queue's length, or a refusal if it no longer passes.
+export async function take(job) {
+  const record = await loadHeld(job.store);
+  const decision = record && decide(record.snapshot, scannedName(job.code, record.snapshot.key), record.held, Date.now());
+  if (!decision || !decision.ok) return { ok: false, result: decision ? decision.result : "offline_none" };
+  record.held.taken.push(decision.entry.h);
+  record.held.count += 1;
+  record.held.value += decision.value;
+  await saveHeld(record);
+  await enqueue({
+    idempotency_key: job.key, code: job.code, uses: 1, store: job.store, scanned_at: new Date().toISOString(),
+    product: decision.entry.product.name,
+  });
+  await count();
+  return { ok: true, pending, entry: decision.entry };
+}
+
+// Upload the queue, oldest first; each item once, whatever happens to the answer.
+export async function sync(manual) {
+  if (syncing) return;
+  const items = (await queued()).sort((a, b) => a.scanned_at.localeCompare(b.scanned_at));
+  if (!items.length) {
+    if (manual) toast(gettext("Nothing waiting to upload"));
+    return;
+  }
+  syncing = true;
+  $("offline-upload").disabled = true;
+  try {
+    const results = [];
+    for (let at = 0; at < items.length; at += UPLOAD_BATCH) {
+      const batch = items.slice(at, at + UPLOAD_BATCH).map((item) => ({
+        idempotency_key: item.idempotency_key, code: item.code, uses: item.uses, store: item.store,
+        scanned_at: item.scanned_at,
+      }));
+      const left = items.length - at - batch.length;
+      const answer = await call(config.urls.offline_upload, { device: deviceId(), items: batch, pending: left }, 30000);
+      if (!answer.data.results) {
+        toast(answer.data.message || gettext("Something went wrong"));
+        return;
+      }
+      offline = false;
+      await dequeue(answer.data.results.map((r) => r.idempotency_key));
+      results.push(...answer.data.results);
+    }
+    report(results, items);
+  } catch (error) {
+    if (error && error.network) goOffline();
+  } finally {
+    syncing = false;
+    $("offline-upload").disabled = false;
+    await count();
+  }
+  if (!pending && !offline) refreshSnapshot();
+}
+
+// What the clerk is told after an upload: how many went through, and each that did not.
+function report(results, items) {
+  const byKey = {};
+  items.forEach((item) => { byKey[item.idempotency_key] = item; });
+  const conflicts = results.filter((r) => r.result !== "redeemed");
+  const accepted = results.length - conflicts.length;
+  const summary = interpolate(gettext("Uploaded %(n)s: %(ok)s redeemed, %(bad)s conflicts"),
+    { n: results.length, ok: accepted, bad: conflicts.length }, true);
+  toast(summary);
+  if (!conflicts.length) return;
+  $("sync-title").textContent = summary;
+  const list = $("sync-list");
+  list.textContent = "";
+  conflicts.forEach((conflict) => {
+    const item = byKey[conflict.idempotency_key] || {};
+    const reason = config.reasons[conflict.result];
+    const li = document.createElement("li");
+    li.textContent = (item.product || "") + " · ****" + String(item.code || "").slice(-4) + " · " +
+      (reason ? reason.title : conflict.message || conflict.result);
+    list.appendChild(li);
+  });
+  $("sync-note").textContent = ngettext(
+    "The owner sees this conflict on the dashboard.", "The owner sees these conflicts on the dashboard.", conflicts.length);
+  show($("sync-report"), true);
+}
+
+// Logging out: never with redemptions still on the phone; the snapshots go.
+export async function readyToLeave() {
+  const items = await queued();
+  if (items.length) {
+    toast(interpolate(gettext("%(n)s taken offline are still on this phone: upload them before logging out"),
+      { n: items.length }, true));
+    sync(false);
+    return false;
+  }
+  await dropSnapshots();
+  return true;
+}
