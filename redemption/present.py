@@ -9,7 +9,7 @@ from staff.present import staff_ref, store_ref
 
 __all__ = [
     "when", "store_ref", "staff_ref", "voucher_data", "redemption_data", "issued_voucher_data", "product_data",
-    "webhook_data",
+    "webhook_data", "order_data", "statement_data", "history_event_data",
 ]
 
 
@@ -85,3 +85,30 @@ def webhook_data(hook, tz):
         "is_active": hook.is_active,
         "created_at": when(hook.created_at, tz),
     }
+
+
+def order_data(row, tz):
+    """An order as selectors.order_list gives it, times in the merchant's zone."""
+    return {**row, "first_redeemed_at": when(row.pop("first_at"), tz), "last_redeemed_at": when(row.pop("last_at"), tz)}
+
+
+def statement_data(row):
+    return {**row, "day": row["day"].isoformat()}
+
+
+def history_event_data(at, type_, facts, tz):
+    """One event of a voucher's history (selectors.voucher_history): names of staff and stores,
+    codes masked."""
+    data = {"at": when(at, tz), "type": type_}
+    for name, value in facts.items():
+        if name in ("store", "staff"):
+            data[name] = value and (store_ref(value) if name == "store" else staff_ref(value))
+        elif name == "redemption":
+            data["redemption"] = value.id
+        elif name == "replaces":
+            data["replaces_code_masked"] = codes.mask(value.code) if value else None
+        elif name == "last_at":
+            data["last_at"] = when(value, tz)
+        else:
+            data[name] = value
+    return data
