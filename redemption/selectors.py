@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import Aggregate, Count, F, FloatField, Max, Min, Q, Sum
 from django.utils import timezone
 
+from redemption import present
 from redemption.models import PASSED, Attempt, DailyTotal, Redemption, Voucher, VoucherStatus, status_filter
 
 VOUCHER_STATUSES = tuple(VoucherStatus.values)
@@ -353,3 +354,11 @@ def voucher_history(voucher):
         events.append((voucher.voided_at, "voided", {"staff": None, "reason": voucher.void_reason}))
     events.sort(key=lambda e: (e[0], _EVENT_ORDER[e[1]]))
     return events
+
+
+def voucher_history_data(voucher, tz):
+    """The history as the API answers it (and the printed page shows it): {voucher, events}."""
+    return {
+        "voucher": {**present.voucher_data(voucher, tz), "channel": voucher.channel},
+        "events": [present.history_event_data(at, type_, facts, tz) for at, type_, facts in voucher_history(voucher)],
+    }

@@ -7,7 +7,6 @@ import io
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -21,10 +20,6 @@ from redemption.reasons import Refusal
 from staff.apikit import ApiView, Pagination, optional_int, optional_text
 from staff.permissions import OWNER, OWNER_MANAGER
 
-ORDER_STATUS_LABELS = {
-    "unused": gettext_lazy("Unused"), "partly": gettext_lazy("Partly redeemed"), "redeemed": gettext_lazy("Redeemed"),
-    "voided": gettext_lazy("Voided"),
-}
 ORDER_PARAMETERS = [
     OpenApiParameter("channel", str, enum=Channel.values),
     OpenApiParameter("status", str, enum=selectors.ORDER_STATUSES),
@@ -150,7 +145,7 @@ class OrderExportView(CsvView):
         ]
         lines = (
             [r["order_no"], channels.get(r["channel"], r["channel"]), r["vouchers"], r["uses_total"], r["uses_used"],
-             str(ORDER_STATUS_LABELS[r["status"]]), local_time(r["first_at"], tz), local_time(r["last_at"], tz),
+             str(present.ORDER_STATUS_LABELS[r["status"]]), local_time(r["first_at"], tz), local_time(r["last_at"], tz),
              r["face_value_total"], r["redeemed_value"]]
             for r in rows
         )
@@ -217,13 +212,6 @@ def owned_voucher(request, pk):
     return voucher
 
 
-def history_data(voucher, tz):
-    return {
-        "voucher": {**present.voucher_data(voucher, tz), "channel": voucher.channel},
-        "events": [present.history_event_data(at, type_, facts, tz) for at, type_, facts in selectors.voucher_history(voucher)],
-    }
-
-
 class VoucherHistoryView(ApiView):
     """Owner: everything that happened to one voucher, oldest first: the evidence for a dispute."""
 
@@ -232,7 +220,7 @@ class VoucherHistoryView(ApiView):
     @extend_schema(responses=schema.History)
     def get(self, request, pk):
         voucher = owned_voucher(request, pk)
-        return Response(history_data(voucher, request.member.merchant.tz))
+        return Response(selectors.voucher_history_data(voucher, request.member.merchant.tz))
 
 
 class VoucherRevealView(ApiView):
