@@ -253,6 +253,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # An order's status and a voucher's share the name "status" (and "redeemed", "voided").
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "redemption.selectors.ORDER_STATUSES",
+        "VoucherStatusEnum": "redemption.selectors.VOUCHER_STATUSES",
+    },
 }
 
 # The live feed (redemption.consumers): how often each dashboard's socket looks in the event table

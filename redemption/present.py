@@ -93,7 +93,8 @@ def webhook_data(hook, tz):
 
 def order_data(row, tz):
     """An order as selectors.order_list gives it, times in the merchant's zone."""
-    return {**row, "first_redeemed_at": when(row.pop("first_at"), tz), "last_redeemed_at": when(row.pop("last_at"), tz)}
+    data = {name: value for name, value in row.items() if name not in ("first_at", "last_at")}
+    return {**data, "first_redeemed_at": when(row["first_at"], tz), "last_redeemed_at": when(row["last_at"], tz)}
 
 
 def statement_data(row):

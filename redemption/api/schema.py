@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from redemption.models import Channel, VoucherStatus
 from redemption.reasons import REASONS
+from redemption.selectors import ORDER_STATUSES
 from staff.apikit import Error
 
 
@@ -184,11 +185,11 @@ class OrderRow(serializers.Serializer):
     """An order: the vouchers of one channel and order number (核销回传)."""
 
     order_no = serializers.CharField()
-    channel = serializers.ChoiceField(choices=Channel.values)
+    channel = serializers.ChoiceField(choices=Channel.choices)
     vouchers = serializers.IntegerField(help_text="How many vouchers the order holds (a reissued one counts once).")
     uses_total = serializers.IntegerField()
     uses_used = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["unused", "partly", "redeemed", "voided"])
+    status = serializers.ChoiceField(choices=ORDER_STATUSES)
     first_redeemed_at = serializers.DateTimeField(allow_null=True)
     last_redeemed_at = serializers.DateTimeField(allow_null=True)
     face_value_total = serializers.DecimalField(max_digits=14, decimal_places=2)
@@ -199,7 +200,7 @@ class StatementRow(serializers.Serializer):
     """对账单: one merchant-local day of one channel."""
 
     day = serializers.DateField()
-    channel = serializers.ChoiceField(choices=Channel.values)
+    channel = serializers.ChoiceField(choices=Channel.choices)
     redemptions = serializers.IntegerField(help_text="Made that day, reversed since or not.")
     uses = serializers.IntegerField()
     value = serializers.DecimalField(max_digits=14, decimal_places=2)
@@ -209,7 +210,7 @@ class StatementRow(serializers.Serializer):
 
 
 class HistoryVoucher(VoucherOut):
-    channel = serializers.ChoiceField(choices=Channel.values)
+    channel = serializers.ChoiceField(choices=Channel.choices)
 
 
 class HistoryEvent(serializers.Serializer):
@@ -218,7 +219,7 @@ class HistoryEvent(serializers.Serializer):
     at = serializers.DateTimeField()
     type = serializers.ChoiceField(choices=["issued", "viewed", "checked", "refused", "redeemed", "reversed", "voided",
                                             "frozen", "unfrozen", "reissued", "revealed"])
-    channel = serializers.ChoiceField(choices=Channel.values, required=False, help_text="issued")
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False, help_text="issued")
     order_no = serializers.CharField(required=False, help_text="issued")
     replaces_code_masked = serializers.CharField(required=False, allow_null=True, help_text="issued: a reissue of")
     last_at = serializers.DateTimeField(required=False, help_text="viewed: the last opening (`at` is the first)")
