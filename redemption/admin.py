@@ -154,7 +154,7 @@ class VoucherAdmin(MerchantScopedAdmin):
         data = selectors.voucher_history_data(voucher, voucher.merchant.tz)
         rows = format_html_join(
             "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((present.local_text(e["at"]), present.EVENT_TITLES[e["type"]], present.event_details(e)) for e in data["events"]),
+            ((present.local_text(e["at"]), present.EVENT_TITLES[e["type"]], present.event_details(e, mask_order=True)) for e in data["events"]),
         )
         link = reverse("dashboard-voucher-history", args=[voucher.pk])
         return format_html(

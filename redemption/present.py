@@ -132,12 +132,12 @@ EVENT_TITLES = {
 }
 
 
-def event_details(event):
+def event_details(event, *, mask_order=False):
     """The words after an event's title: who, where, and what came with it."""
     parts = []
     if event.get("channel"):
-        parts.append(gettext("%(channel)s order %(order)s") % {
-            "channel": Channel(event["channel"]).label, "order": event["order_no"]})
+        order = codes.mask_order(event["order_no"]) if mask_order else event["order_no"]
+        parts.append(gettext("%(channel)s order %(order)s") % {"channel": Channel(event["channel"]).label, "order": order})
     if event.get("replaces_code_masked"):
         parts.append(gettext("reissued for %(code)s") % {"code": event["replaces_code_masked"]})
     if event["type"] == "viewed":
