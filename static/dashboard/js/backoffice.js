@@ -77,14 +77,14 @@ export function createBackOffice({ config, get, filters }) {
   ];
 
   const VOUCHER_COLUMNS = [
-    { label: pgettext("vouchers column", "Code"), get: (r) => esc(r.code_masked) },
-    { label: pgettext("vouchers column", "Product"), get: (r) => esc(r.product.name) },
-    { label: pgettext("vouchers column", "Order"), get: (r) => esc(r.order_no_masked) },
-    { label: pgettext("vouchers column", "Uses left"), num: true, get: (r) => r.uses_left + " / " + r.uses_total },
     {
       label: "", get: (r) => '<a class="link-btn" href="' + esc(config.urls.historyPage.replace("/0/", "/" + r.id + "/")) +
         '">' + esc(gettext("History · print")) + "</a>",
     },
+    { label: pgettext("vouchers column", "Code"), get: (r) => esc(r.code_masked) },
+    { label: pgettext("vouchers column", "Product"), get: (r) => esc(r.product.name) },
+    { label: pgettext("vouchers column", "Order"), get: (r) => esc(r.order_no_masked) },
+    { label: pgettext("vouchers column", "Uses left"), num: true, get: (r) => r.uses_left + " / " + r.uses_total },
   ];
 
   function failed(where, error) {
@@ -139,10 +139,10 @@ export function createBackOffice({ config, get, filters }) {
     TABS.forEach((t) => {
       const panel = $("tab-" + t);
       if (panel) panel.hidden = t !== name;
-      const button = document.querySelector('[data-tab="' + t + '"]');
+      const button = document.querySelector('.tabs [data-tab="' + t + '"]');
       if (button) button.setAttribute("aria-selected", String(t === name));
     });
-    document.body.setAttribute("data-tab", name);
+    document.body.setAttribute("data-shown", name);
     refresh();
   }
 
@@ -152,7 +152,7 @@ export function createBackOffice({ config, get, filters }) {
   }
 
   function wire() {
-    document.querySelectorAll("[data-tab]").forEach((b) => {
+    document.querySelectorAll(".tabs [data-tab]").forEach((b) => {
       b.addEventListener("click", () => {
         history.replaceState(null, "", location.search + "#" + b.getAttribute("data-tab"));
         show(b.getAttribute("data-tab"));
