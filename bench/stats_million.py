@@ -48,9 +48,9 @@ def seed(total):
         # Vouchers issued over the last 90 days, five uses each, every use redeemed within 30 days of issue.
         c.execute(f"""
             INSERT INTO redemption_voucher (merchant_id, product_id, code, token, channel, order_no, line, buyer_phone,
-                uses_total, uses_left, valid_from, valid_until, state, password, void_reason, created_at)
+                uses_total, uses_left, valid_from, valid_until, state, void_reason, created_at)
             SELECT {merchant.pk}, {products[0].pk} + g % 8, lpad(g::text, 16, '0'), md5(g::text), 'pdd', 'O' || g, 1, '',
-                   5, 0, NULL, NULL, CASE WHEN g % 50 = 0 THEN 'voided' ELSE 'active' END, '', '',
+                   5, 0, NULL, NULL, CASE WHEN g % 50 = 0 THEN 'voided' ELSE 'active' END, '',
                    now() - (g % 90) * interval '1 day'
             FROM generate_series(1, {vouchers}) g""")
         c.execute(f"""

@@ -5,6 +5,7 @@ DEBUG on. In production set DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL
 A value that cannot be understood stops the start with a message naming it.
 """
 
+import base64
 import os
 import zoneinfo
 from pathlib import Path
@@ -96,6 +97,21 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "development-only-" + "x" * 50
+
+# Card passwords of imported codes are encrypted with these (redemption.cipher): one or more keys,
+# each 32 random bytes in URL-safe base64 (python -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"),
+# separated by commas. The first encrypts; every one decrypts, so a new key goes first and the old
+# one stays behind it until `manage.py reencrypt_passwords` has moved every row. Unset: a key derived
+# from SECRET_KEY (check --deploy warns), so existing set-ups keep starting.
+FIELD_ENCRYPTION_KEYS = [k.strip() for k in env("FIELD_ENCRYPTION_KEY").split(",") if k.strip()]
+for _key in FIELD_ENCRYPTION_KEYS:
+    try:
+        if len(base64.urlsafe_b64decode(_key.encode("ascii"))) != 32:
+            raise ValueError
+    except (ValueError, UnicodeEncodeError):
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY must be keys of 32 bytes in URL-safe base64, separated by commas"
+        ) from None
 
 ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "*" if DEBUG else "").split(",") if h.strip()]
 if not ALLOWED_HOSTS:
@@ -237,6 +253,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # An order's status and a voucher's share the name "status" (and "redeemed", "voided").
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "redemption.selectors.ORDER_STATUSES",
+        "VoucherStatusEnum": "redemption.selectors.VOUCHER_STATUSES",
+    },
 }
 
 # The live feed (redemption.consumers): how often each dashboard's socket looks in the event table

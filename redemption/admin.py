@@ -1,17 +1,26 @@
 """The merchant's goods in the admin: products, vouchers (search by order number or code tail;
-void, freeze, unfreeze), redemptions and attempts (read-only). Scoped as staff.admin scopes every
-merchant's data; voucher codes stay masked everywhere."""
+void, freeze, unfreeze, reissue, export; each with its history), redemptions and attempts
+(read-only, exportable). Scoped as staff.admin scopes every merchant's data; voucher codes stay
+masked everywhere but in the one message that hands a reissued code to the owner."""
+
+import csv
+from decimal import Decimal
+import io
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Q
+from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext, gettext_lazy as _, ngettext
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_lazy as _, ngettext, pgettext
 
-from redemption import codes, services
+from redemption import codes, present, selectors, services
 from redemption.reasons import Refusal
-from redemption.models import ALL_WEEKDAYS, Attempt, Product, Redemption, Voucher, VoucherStatus
+from redemption.models import ALL_WEEKDAYS, Attempt, Channel, Product, Redemption, Voucher, VoucherStatus
 from staff.admin import MerchantScopedAdmin, ReadOnlyScopedAdmin, SameMerchantForm, report_changes
 from staff.admin_site import owner_membership
 from staff.models import Membership, Role
@@ -113,10 +122,10 @@ class VoucherAdmin(MerchantScopedAdmin):
     # The search itself is get_search_results; a search field makes the admin show the box.
     search_fields = ["order_no"]
     search_help_text = _("Order number, or the last 4 or more characters of the code.")
-    actions = ["void", "freeze", "unfreeze"]
+    actions = ["void", "freeze", "unfreeze", "reissue", "export"]
     fields = [
         "merchant", "masked_code", "product", "channel", "masked_order", "masked_phone", "status",
-        "uses_left", "uses_total", "valid_from", "valid_until", "voided_at", "void_reason", "created_at",
+        "uses_left", "uses_total", "valid_from", "valid_until", "voided_at", "void_reason", "created_at", "history",
     ]
     readonly_fields = [f for f in fields if f not in ("valid_from", "valid_until")]
 
@@ -172,6 +181,55 @@ class VoucherAdmin(MerchantScopedAdmin):
             lambda member, v: services.voucher_freeze(member=member, voucher_id=v.pk, frozen=False),
         )
 
+    @admin.action(description=_("Reissue the selected vouchers (补发)"), permissions=["change"])
+    def reissue(self, request, queryset):
+        """Each voucher voided and a fresh code issued for its order; the new codes are shown this once."""
+        issued, skipped = [], 0
+        for voucher in queryset:
+            try:
+                _old, new = services.voucher_reissue(member=acting_member(request, voucher), voucher_id=voucher.pk)
+            except Refusal:
+                skipped += 1
+                continue
+            issued.append((codes.mask(voucher.code), codes.group(new.code)))
+        if issued:
+            lines = format_html_join(mark_safe("<br>"), "{} → {}", issued)
+            self.message_user(request, format_html(
+                "{}<br>{}", gettext("New codes, shown only this once: give them to the buyers now."), lines),
+                messages.SUCCESS)
+        report_changes(self, request, len(issued), skipped)
+
+    @admin.action(description=_("Export the selected vouchers (CSV)"), permissions=["view"])
+    def export(self, request, queryset):
+        channels = dict(Channel.choices)
+        header = [pgettext("vouchers csv", "code"), pgettext("vouchers csv", "product"),
+                  pgettext("vouchers csv", "channel"), pgettext("vouchers csv", "order number"),
+                  pgettext("vouchers csv", "status"), pgettext("vouchers csv", "uses left"),
+                  pgettext("vouchers csv", "uses"), pgettext("vouchers csv", "valid until"),
+                  pgettext("vouchers csv", "issued")]
+        rows = (
+            [codes.mask(v.code), v.product.name, channels.get(v.channel, v.channel), v.order_no,
+             VoucherStatus(v.status()).label, v.uses_left, v.uses_total, _local(v.valid_until), _local(v.created_at)]
+            for v in queryset.select_related("product").order_by("id")
+        )
+        return csv_download(header, rows, "vouchers.csv")
+
+    @admin.display(description=_("history"))
+    def history(self, voucher):
+        if voucher.pk is None:
+            return ""
+        data = selectors.voucher_history_data(voucher, voucher.merchant.tz)
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((present.local_text(e["at"]), present.EVENT_TITLES[e["type"]], present.event_details(e, mask_order=True)) for e in data["events"]),
+        )
+        link = reverse("dashboard-voucher-history", args=[voucher.pk])
+        return format_html(
+            '<p><a href="{}" target="_blank">{}</a></p><table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr>'
+            "</thead><tbody>{}</tbody></table>",
+            link, gettext("Printable history for a dispute"), gettext("Time"), gettext("Event"), gettext("Details"), rows,
+        )
+
     def _each(self, request, queryset, act):
         """Run the service on each voucher, so events and webhooks follow as from the API."""
         done = skipped = 0
@@ -182,6 +240,22 @@ class VoucherAdmin(MerchantScopedAdmin):
             except Refusal:
                 skipped += 1
         report_changes(self, request, done, skipped)
+
+
+def _local(moment):
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def csv_download(header, rows, filename):
+    """A CSV for Excel as used in China (UTF-8 with a BOM)."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def acting_member(request, voucher):
@@ -199,6 +273,21 @@ class RedemptionAdmin(ReadOnlyScopedAdmin):
     date_hierarchy = "at"
     fields = ["merchant", "at", "store", "staff", "voucher", "product", "uses",
               "reversed_at", "reversed_by", "reverse_reason"]
+    actions = ["export"]
+
+    @admin.action(description=_("Export the selected redemptions (CSV)"), permissions=["view"])
+    def export(self, request, queryset):
+        header = [pgettext("redemptions csv", "time"), pgettext("redemptions csv", "store"),
+                  pgettext("redemptions csv", "staff"), pgettext("redemptions csv", "code"),
+                  pgettext("redemptions csv", "order number"), pgettext("redemptions csv", "product"),
+                  pgettext("redemptions csv", "uses"), pgettext("redemptions csv", "value"),
+                  pgettext("redemptions csv", "reversed")]
+        rows = (
+            [_local(r.at), r.store.name, r.staff.display_name, codes.mask(r.voucher.code), r.voucher.order_no,
+             r.voucher.product.name, r.uses, r.value.quantize(Decimal("0.01")), gettext("yes") if r.reversed_at else gettext("no")]
+            for r in queryset.select_related("store", "staff", "voucher__product").order_by("at", "id")
+        )
+        return csv_download(header, rows, "redemptions.csv")
 
     @admin.display(description=_("code"))
     def masked_code(self, redemption):

@@ -201,8 +201,10 @@ class Voucher(models.Model):
     state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.ACTIVE)
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
     expiry_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # Third-party card codes come with a password (卡密) that the buyer needs beside the code.
-    password = models.CharField(_("card password"), max_length=128, blank=True)
+    # Third-party card codes come with a password (卡密) that the buyer needs beside the code. Kept
+    # encrypted (redemption.cipher) with the id of its key; only services.voucher_reveal reads it.
+    password_ciphertext = models.TextField(blank=True, default="", db_default="", editable=False)
+    password_key = models.CharField(max_length=16, blank=True, default="", db_default="", editable=False)
     void_reason = models.CharField(_("reason for voiding"), max_length=200, blank=True)
     replaces = models.OneToOneField(
         "self", models.PROTECT, null=True, blank=True, related_name="replaced_by", verbose_name=_("reissued for")
@@ -217,6 +219,10 @@ class Voucher(models.Model):
     day_uses = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     day_uses_on = models.DateField(null=True, blank=True, editable=False)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    # When the buyer page was first and last opened, and how often: evidence against "never got the code".
+    first_viewed_at = models.DateTimeField(_("first opened"), null=True, blank=True, editable=False)
+    last_viewed_at = models.DateTimeField(_("last opened"), null=True, blank=True, editable=False)
+    view_count = models.PositiveIntegerField(_("times opened"), default=0, db_default=0, editable=False)
 
     class Meta:
         verbose_name = _("voucher")
@@ -332,6 +338,31 @@ class DailyTotal(models.Model):
             # The upsert's conflict target; ranges of days of one merchant are read along it too.
             models.UniqueConstraint(fields=["merchant", "day", "store", "staff", "channel"], name="daily_total_key"),
         ]
+
+
+class VoucherLog(models.Model):
+    """What an owner did to a voucher away from the counter (the counter's side is in Attempt and
+    Redemption): void, freeze, unfreeze, reissue, reveal of the card password. Who, when, what."""
+
+    class Action(models.TextChoices):
+        VOIDED = "voided", _("Voided")
+        FROZEN = "frozen", _("Frozen")
+        UNFROZEN = "unfrozen", _("Unfrozen")
+        REISSUED = "reissued", _("Reissued")
+        REVEALED = "revealed", _("Code and password shown")
+
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="+", db_index=False)
+    voucher = models.ForeignKey(Voucher, models.CASCADE, related_name="log", db_index=False)
+    # Empty when the platform operator acted through the admin site (no membership of this merchant).
+    staff = models.ForeignKey("staff.Membership", models.SET_NULL, null=True, blank=True, related_name="+")
+    action = models.CharField(max_length=12, choices=Action.choices)
+    # The reason of a void; for a reissue, the new voucher's masked code. Never a whole code.
+    note = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["voucher", "at"], name="voucher_log_by_voucher")]
 
 
 # The results of an attempt that was not refused; every other result counts as a refused attempt.

@@ -4,12 +4,18 @@ describes the same shapes (redemption.api.schema), and a test holds every answer
 
 from decimal import Decimal
 
+from django.utils.translation import gettext, gettext_lazy as _, ngettext
+
 from redemption import codes
+from redemption.models import Channel
+from redemption.reasons import REASONS
 from staff.present import staff_ref, store_ref
 
 __all__ = [
     "when", "store_ref", "staff_ref", "voucher_data", "redemption_data", "issued_voucher_data", "product_data",
     "webhook_data", "order_data", "snapshot_data", "conflict_data", "device_data",
+    "order_row_data", "statement_data", "history_event_data", "ORDER_STATUS_LABELS", "EVENT_TITLES", "event_details",
+    "local_text",
 ]
 
 
@@ -178,3 +184,74 @@ def device_data(snapshot, tz):
         "may_still_take_value": money(max(Decimal(0), snapshot.max_value - Decimal(snapshot.taken_value)))
         if snapshot.live else "0.00",
     }
+def order_row_data(row, tz):
+    """An order as selectors.order_list gives it, times in the merchant's zone."""
+    data = {name: value for name, value in row.items() if name not in ("first_at", "last_at")}
+    return {**data, "first_redeemed_at": when(row["first_at"], tz), "last_redeemed_at": when(row["last_at"], tz)}
+
+
+def statement_data(row):
+    return {**row, "day": row["day"].isoformat()}
+
+
+def history_event_data(at, type_, facts, tz):
+    """One event of a voucher's history (selectors.voucher_history): names of staff and stores,
+    codes masked."""
+    data = {"at": when(at, tz), "type": type_}
+    for name, value in facts.items():
+        if name in ("store", "staff"):
+            data[name] = value and (store_ref(value) if name == "store" else staff_ref(value))
+        elif name == "redemption":
+            data["redemption"] = value.id
+        elif name == "replaces":
+            data["replaces_code_masked"] = codes.mask(value.code) if value else None
+        elif name == "last_at":
+            data["last_at"] = when(value, tz)
+        else:
+            data[name] = value
+    return data
+
+
+ORDER_STATUS_LABELS = {
+    "unused": _("Unused"), "partly": _("Partly redeemed"), "redeemed": _("Redeemed"), "voided": _("Voided"),
+}
+
+# What each kind of event is called on the printed history.
+EVENT_TITLES = {
+    "issued": _("Issued"), "viewed": _("Buyer opened the voucher page"), "checked": _("Checked at the counter"),
+    "refused": _("Refused at the counter"), "redeemed": _("Redeemed"), "reversed": _("Redemption reversed"),
+    "voided": _("Voided"), "frozen": _("Frozen"), "unfrozen": _("Unfrozen"), "reissued": _("Reissued"),
+    "revealed": _("Code and password shown to the owner"),
+}
+
+
+def event_details(event, *, mask_order=False):
+    """The words after an event's title: who, where, and what came with it."""
+    parts = []
+    if event.get("channel"):
+        order = codes.mask_order(event["order_no"]) if mask_order else event["order_no"]
+        parts.append(gettext("%(channel)s order %(order)s") % {"channel": Channel(event["channel"]).label, "order": order})
+    if event.get("replaces_code_masked"):
+        parts.append(gettext("reissued for %(code)s") % {"code": event["replaces_code_masked"]})
+    if event["type"] == "viewed":
+        parts.append(ngettext("opened %(n)d time, last at %(at)s", "opened %(n)d times, last at %(at)s", event["count"])
+                     % {"n": event["count"], "at": local_text(event["last_at"])})
+    if event["type"] == "refused":
+        reason = REASONS.get(event["reason"])
+        parts.append(str(reason.title) if reason else event["reason"])
+    if event.get("uses"):
+        parts.append(ngettext("%(n)d use", "%(n)d uses", event["uses"]) % {"n": event["uses"]})
+    if event.get("store"):
+        parts.append(event["store"]["name"])
+    if "staff" in event:
+        parts.append(event["staff"]["display_name"] if event["staff"] else gettext("platform operator"))
+    if event.get("new_code_masked"):
+        parts.append(gettext("new code %(code)s") % {"code": event["new_code_masked"]})
+    if event["type"] in ("voided", "reversed") and event.get("reason"):
+        parts.append(gettext("reason: %(reason)s") % {"reason": event["reason"]})
+    return " · ".join(parts)
+
+
+def local_text(iso):
+    """An ISO 8601 time as the merchant reads it: 2026-06-01 14:05:09."""
+    return iso[:19].replace("T", " ") if iso else ""

@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import Aggregate, Count, F, FloatField, Max, Min, Q, Sum
 from django.utils import timezone
 
+from redemption import present
 from redemption.models import PASSED, Attempt, DailyTotal, Redemption, Voucher, VoucherStatus, status_filter
 
 VOUCHER_STATUSES = tuple(VoucherStatus.values)
@@ -136,3 +137,231 @@ def product_stats(*, merchant, day_from, day_to):
         for product_id, values in hours.items():
             figures[product_id]["median_hours"] = statistics.median(values)
     return figures
+
+
+# ---- the owner's back office: orders (核销回传), the daily statement (对账单), a voucher's history ----
+
+ORDER_STATUSES = ("unused", "partly", "redeemed", "voided")
+
+# One order's figures, over its vouchers (a voucher replaced by a reissue counts only for the uses
+# it gave; its replacement carries the rest) and its standing redemptions. Table and column names
+# from the models; {where} narrows the vouchers, {orders} the order keys, {having} the finished rows.
+_ORDERS_SQL = """
+WITH per_order AS {materialized} (
+    SELECT v.channel, v.order_no,
+           COUNT(*) - COUNT(n.id) AS vouchers,
+           SUM(v.uses_total - CASE WHEN n.id IS NULL THEN 0 ELSE v.uses_left END) AS uses_total,
+           SUM(v.uses_total - v.uses_left) AS uses_used,
+           SUM(CASE WHEN n.id IS NULL AND v.state = 'voided' THEN 1 ELSE 0 END) AS voided,
+           SUM(CASE WHEN n.id IS NULL AND v.state <> 'voided' AND v.uses_left > 0 THEN 1 ELSE 0 END) AS open,
+           SUM(CASE WHEN n.id IS NULL THEN p.face_value ELSE 0 END) AS face_value_total
+    FROM {voucher} v
+    JOIN {product} p ON p.id = v.product_id
+    LEFT JOIN {voucher} n ON n.replaces_id = v.id
+    WHERE v.merchant_id = %(merchant)s {where} {orders}
+    GROUP BY v.channel, v.order_no
+), used AS {materialized} (
+    SELECT v.channel, v.order_no, MIN(r.at) AS first_at, MAX(r.at) AS last_at, SUM(r.value) AS value
+    FROM {redemption} r JOIN {voucher} v ON v.id = r.voucher_id
+    WHERE r.merchant_id = %(merchant)s AND r.reversed_at IS NULL {where} {orders}
+    GROUP BY v.channel, v.order_no
+), orders AS (
+    SELECT o.*, u.first_at, u.last_at, COALESCE(u.value, 0) AS redeemed_value,
+           CASE WHEN o.voided = o.vouchers THEN 'voided' WHEN o.open = 0 THEN 'redeemed'
+                WHEN o.uses_used > 0 THEN 'partly' ELSE 'unused' END AS status
+    FROM per_order o LEFT JOIN used u ON u.channel = o.channel AND u.order_no = o.order_no
+)
+SELECT channel, order_no, vouchers, uses_total, uses_used, status, first_at, last_at, face_value_total,
+       redeemed_value, COUNT(*) OVER () AS total
+FROM orders WHERE 1 = 1 {having}
+ORDER BY last_at DESC {nulls_last}, order_no DESC, channel
+{limit}
+"""
+
+# The orders with a standing redemption in a range (or at some stores): found along the
+# redemptions' (merchant, at) index, so a day's orders do not cost a scan of every voucher.
+_REDEEMED_ORDERS = """
+    AND (v.channel, v.order_no) IN (
+        SELECT rv.channel, rv.order_no FROM {redemption} rr JOIN {voucher} rv ON rv.id = rr.voucher_id
+        WHERE rr.merchant_id = %(merchant)s {conditions})"""
+
+
+def _tables(sql):
+    return sql.format_map(_Tables())
+
+
+class _Tables(dict):
+    def __missing__(self, key):
+        names = {"voucher": Voucher, "product": Voucher.product.field.related_model, "redemption": Redemption}
+        return names[key]._meta.db_table if key in names else "{" + key + "}"
+
+
+def _order_keys(merchant, q):
+    """The orders a search names: its order number, or the order of a code ending in it (4 or more)."""
+    q = q.strip()
+    tail = q.upper().replace(" ", "")
+    match = Q(order_no=q) | (Q(code__endswith=tail) if len(tail) >= 4 else Q(pk__in=[]))
+    return list(Voucher.objects.filter(match, merchant=merchant).values_list("channel", "order_no").distinct()[:50])
+
+
+def order_list(*, member, channel=None, status=None, day_from=None, day_to=None, q=None, page=None):
+    """The merchant's orders (vouchers sharing channel and order number) with their figures, the
+    most recently redeemed first, as dicts; `page` is (offset, limit) or None for all. Returns
+    (rows, total). `day_from`/`day_to` filter by the last standing redemption's local day; a
+    manager sees the orders with a standing redemption in their stores."""
+    params = {"merchant": member.merchant_id}
+    where, orders, having = [], [], []
+    if channel:
+        where.append("AND v.channel = %(channel)s")
+        params["channel"] = channel
+    if q is not None:
+        keys = _order_keys(member.merchant_id, q) or [("", "")]
+        pairs = []
+        for i, (key_channel, order_no) in enumerate(keys):
+            params[f"c{i}"], params[f"o{i}"] = key_channel, order_no
+            pairs.append(f"(v.channel = %(c{i})s AND v.order_no = %(o{i})s)")
+        where.append("AND (" + " OR ".join(pairs) + ")")
+    start, end = day_bounds(day_from, day_to, member.merchant.tz)
+    conditions = ["AND rr.reversed_at IS NULL"]
+    if start:
+        conditions.append("AND rr.at >= %(start)s")
+        having.append("AND last_at >= %(start)s")
+        params["start"] = start
+    if end:
+        conditions.append("AND rr.at < %(end)s")
+        having.append("AND last_at < %(end)s")
+        params["end"] = end
+    if start or end:
+        orders.append(_REDEEMED_ORDERS.format(conditions=" ".join(conditions), redemption="{redemption}", voucher="{voucher}"))
+    if not member.is_owner:
+        params["stores"] = tuple(member.store_ids()) or (0,)
+        stores = "AND rr.reversed_at IS NULL AND rr.store_id IN %(stores)s"
+        orders.append(_REDEEMED_ORDERS.format(conditions=stores, redemption="{redemption}", voucher="{voucher}"))
+    if status:
+        having.append("AND status = %(status)s")
+        params["status"] = status
+    limit = ""
+    if page:
+        limit = "LIMIT %(limit)s OFFSET %(offset)s"
+        params["offset"], params["limit"] = page
+    sql = _tables(_ORDERS_SQL).format(
+        where=" ".join(where), orders=_tables(" ".join(orders)), having=" ".join(having), limit=limit,
+        nulls_last="NULLS LAST",
+        # Each part computed once: with the status filter PostgreSQL guesses a single order and would
+        # aggregate the redemptions again for every order found.
+        materialized="MATERIALIZED" if connection.vendor == "postgresql" else "",
+    )
+    sql, params = _expand_in(sql, params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        rows = [dict(zip(names, values)) for values in cursor.fetchall()]
+    total = rows[0]["total"] if rows else 0
+    for row in rows:
+        del row["total"]
+        for name in ("first_at", "last_at"):
+            row[name] = _moment(row[name])
+        for name in ("face_value_total", "redeemed_value"):
+            row[name] = _money(Decimal(str(row[name] or 0)))
+    return rows, total
+
+
+def _expand_in(sql, params):
+    """`IN %(name)s` with a tuple, written out as one placeholder per value (SQLite takes no tuples)."""
+    for name, value in list(params.items()):
+        if isinstance(value, tuple):
+            del params[name]
+            names = [f"{name}_{i}" for i in range(len(value))]
+            params.update(zip(names, value))
+            sql = sql.replace(f"%({name})s", "(" + ", ".join(f"%({n})s" for n in names) + ")")
+    return sql, params
+
+
+def _moment(value):
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    moment = dt.datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def daily_statement(*, member, day_from, day_to, channel=None, store=None):
+    """对账单: per merchant-local day and sales channel, the redemptions made that day (reversed or
+    not) and those of them reversed since, from the daily totals. Money as decimal strings, each
+    row's net the difference of its two rounded figures so the row adds up as printed."""
+    totals = DailyTotal.objects.filter(merchant_id=member.merchant_id, day__gte=day_from, day__lte=day_to)
+    if not member.is_owner:
+        totals = totals.filter(store_id__in=member.store_ids())
+    if store:
+        totals = totals.filter(store_id=store)
+    if channel:
+        totals = totals.filter(channel=channel)
+    groups = (
+        totals.values("day", "channel").order_by("day", "channel")
+        .annotate(n=Sum("redemptions"), n_uses=Sum("uses"), total=Sum("value"), n_reversed=Sum("reversed"),
+                  total_reversed=Sum("reversed_value"))
+    )
+    rows = []
+    for g in groups:
+        value, reversed_value = (Decimal(_money(Decimal(g[k]))) for k in ("total", "total_reversed"))
+        rows.append({
+            "day": g["day"], "channel": g["channel"], "redemptions": g["n"], "uses": g["n_uses"],
+            "value": str(value), "reversed": g["n_reversed"], "reversed_value": str(reversed_value),
+            "net_value": str(value - reversed_value),
+        })
+    return rows
+
+
+# Events of one moment in the order they happen.
+_EVENT_ORDER = {name: i for i, name in enumerate(
+    ("issued", "viewed", "checked", "refused", "redeemed", "reversed", "frozen", "unfrozen", "revealed", "voided",
+     "reissued"))}
+
+# The most attempts a history lists: a voucher scanned in a loop should not make the page endless.
+HISTORY_ATTEMPTS = 2000
+
+
+def voucher_history(voucher):
+    """What happened to one voucher, oldest first, as (at, type, facts) with model instances in the
+    facts: issue, the buyer page's openings, checks, refusals, redemptions and their reversals,
+    and what the owner did (VoucherLog)."""
+    events = [(voucher.created_at, "issued",
+               {"channel": voucher.channel, "order_no": voucher.order_no, "replaces": voucher.replaces})]
+    if voucher.first_viewed_at:
+        events.append((voucher.first_viewed_at, "viewed",
+                       {"last_at": voucher.last_viewed_at, "count": voucher.view_count}))
+    attempts = (
+        Attempt.objects.filter(voucher=voucher, kind__in=[Attempt.Kind.CHECK, Attempt.Kind.REDEEM])
+        .exclude(result="redeemed").select_related("store", "staff").order_by("at", "id")[:HISTORY_ATTEMPTS]
+    )
+    for attempt in attempts:
+        if attempt.result in PASSED:
+            events.append((attempt.at, "checked", {"store": attempt.store, "staff": attempt.staff}))
+        else:
+            events.append((attempt.at, "refused", {"reason": attempt.result, "kind": attempt.kind,
+                                                   "store": attempt.store, "staff": attempt.staff}))
+    for r in Redemption.objects.filter(voucher=voucher).select_related("store", "staff", "reversed_by").order_by("at", "id"):
+        events.append((r.at, "redeemed", {"redemption": r, "store": r.store, "staff": r.staff, "uses": r.uses}))
+        if r.reversed_at:
+            events.append((r.reversed_at, "reversed", {"redemption": r, "store": r.store, "staff": r.reversed_by,
+                                                       "uses": r.uses, "reason": r.reverse_reason}))
+    logged = list(voucher.log.select_related("staff").order_by("at", "id"))
+    for entry in logged:
+        facts = {"staff": entry.staff}
+        if entry.action == "voided":
+            facts["reason"] = entry.note
+        elif entry.action == "reissued":
+            facts["new_code_masked"] = entry.note
+        events.append((entry.at, entry.action, facts))
+    if voucher.voided_at and not any(entry.action == "voided" for entry in logged):
+        # Voided before the log was kept: the voucher itself says when and why, not by whom.
+        events.append((voucher.voided_at, "voided", {"staff": None, "reason": voucher.void_reason}))
+    events.sort(key=lambda e: (e[0], _EVENT_ORDER[e[1]]))
+    return events
+
+
+def voucher_history_data(voucher, tz):
+    """The history as the API answers it (and the printed page shows it): {voucher, events}."""
+    return {
+        "voucher": {**present.voucher_data(voucher, tz), "channel": voucher.channel},
+        "events": [present.history_event_data(at, type_, facts, tz) for at, type_, facts in voucher_history(voucher)],
+    }

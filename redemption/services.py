@@ -11,13 +11,16 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Max, Q, Subquery, When
+from django.db.models import Case, F, Max, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from redemption import codes, events, hotpath
+from redemption import cipher, codes, events, hotpath
 from redemption.reasons import GUESS_REASONS, Refusal
-from redemption.models import Attempt, Channel, DailyTotal, Product, Redemption, Voucher, new_token, next_redeemable
+from redemption.models import (
+    Attempt, Channel, DailyTotal, Product, Redemption, Voucher, VoucherLog, new_token, next_redeemable,
+)
 from staff.models import Membership, Role, Store
 
 log = logging.getLogger(__name__)
@@ -465,6 +468,7 @@ def voucher_void(*, member: Membership, voucher_id, reason="") -> Voucher:
         raise Refusal("voided", voucher, voided_at=voucher.voided_at)
     voucher.state, voucher.voided_at, voucher.void_reason = Voucher.State.VOIDED, timezone.now(), reason[:200]
     voucher.save(update_fields=["state", "voided_at", "void_reason"])
+    _log(member, voucher, VoucherLog.Action.VOIDED, voucher.void_reason, at=voucher.voided_at)
     events.emit(member.merchant, "voucher.voided", voucher=voucher, reason=voucher.void_reason)
     return voucher
 
@@ -477,15 +481,18 @@ def voucher_freeze(*, member: Membership, voucher_id, frozen=True) -> Voucher:
         raise Refusal("voided", voucher, voided_at=voucher.voided_at)
     voucher.state = Voucher.State.FROZEN if frozen else Voucher.State.ACTIVE
     voucher.save(update_fields=["state"])
+    _log(member, voucher, VoucherLog.Action.FROZEN if frozen else VoucherLog.Action.UNFROZEN)
     return voucher
 
 
 @transaction.atomic
 def voucher_reissue(*, member: Membership, voucher_id, reason="") -> tuple[Voucher, Voucher]:
     """补发: void this voucher and issue a fresh code for the same order with the uses it had left."""
+    # Looked at before the void: a used-up voucher is refused as it stands, not as the void left it.
+    current = _lock_voucher(member, voucher_id)
+    if current.state != Voucher.State.VOIDED and current.uses_left <= 0:
+        raise Refusal("already_redeemed", current)
     old = voucher_void(member=member, voucher_id=voucher_id, reason=reason or "reissued")
-    if old.uses_left <= 0:
-        raise Refusal("already_redeemed", old)
     last_line = Voucher.objects.filter(merchant_id=old.merchant_id, channel=old.channel, order_no=old.order_no)
     new = Voucher.objects.create(
         merchant_id=old.merchant_id, product=old.product, code=_unused_code(old.merchant_id),
@@ -493,6 +500,7 @@ def voucher_reissue(*, member: Membership, voucher_id, reason="") -> tuple[Vouch
         buyer_phone=old.buyer_phone, uses_total=old.uses_left, uses_left=old.uses_left,
         valid_from=old.valid_from, valid_until=old.valid_until, replaces=old,
     )
+    _log(member, old, VoucherLog.Action.REISSUED, codes.mask(new.code))
     return old, new
 
 
@@ -656,12 +664,13 @@ def _import_row(row, line, product, batch, default_from, default_until):
     order_no = row.get("order_no") or batch
     if len(order_no) > 64 or len(row.get("password", "")) > 128:
         return _("The order number or the password is too long."), None
+    ciphertext, key_id = cipher.encrypt(row.get("password", ""))
     return None, {
         "merchant_id": product.merchant_id, "product_id": product.pk, "code": parsed.code, "token": new_token(),
         "channel": Channel.OTHER, "order_no": order_no, "line": line, "buyer_phone": "",
         "uses_total": product.uses_per_voucher, "uses_left": product.uses_per_voucher,
         "valid_from": default_from, "valid_until": valid_until, "state": Voucher.State.ACTIVE,
-        "password": row.get("password", ""), "void_reason": "", "created_at": timezone.now(),
+        "password_ciphertext": ciphertext, "password_key": key_id, "void_reason": "", "created_at": timezone.now(),
     }
 
 
@@ -679,3 +688,48 @@ def _import_date(value, tz):
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def _log(member, voucher, action, note="", *, at=None):
+    # The platform operator acting through the admin has no membership here: the row says nobody
+    # rather than putting the act on the owner's name.
+    VoucherLog.objects.create(
+        merchant_id=voucher.merchant_id, voucher=voucher, staff=member if member.pk else None,
+        action=action, note=note[:200], at=at or timezone.now(),
+    )
+
+
+@transaction.atomic
+def voucher_reveal(*, member: Membership, voucher_id) -> tuple[Voucher, str]:
+    """The whole code and the card password of a voucher, for its owner; every reveal is logged."""
+    voucher = Voucher.objects.filter(merchant_id=member.merchant_id, pk=voucher_id).first()
+    if voucher is None:
+        raise Refusal("not_found")
+    password = cipher.decrypt(voucher.password_ciphertext, voucher.password_key)
+    _log(member, voucher, VoucherLog.Action.REVEALED)
+    log.info("voucher %s revealed by staff %s", voucher.pk, member.pk)
+    return voucher, password
+
+
+def voucher_viewed(voucher_id, at=None):
+    """The buyer page was opened: one UPDATE of the voucher row, however often it is opened."""
+    at = at or timezone.now()
+    Voucher.objects.filter(pk=voucher_id).update(
+        view_count=F("view_count") + 1, last_viewed_at=at, first_viewed_at=Coalesce("first_viewed_at", Value(at)),
+    )
+
+
+def passwords_reencrypt(*, batch=2000) -> int:
+    """Encrypt again under the first key every card password kept under another; how many moved."""
+    current = cipher.keys()[0].id
+    moved = 0
+    stale = Voucher.objects.exclude(password_key__in=["", current]).order_by("pk")
+    while True:
+        rows = list(stale.values_list("pk", "password_ciphertext", "password_key")[:batch])
+        if not rows:
+            return moved
+        with transaction.atomic():
+            for pk, ciphertext, key_id in rows:
+                fresh, fresh_key = cipher.encrypt(cipher.decrypt(ciphertext, key_id))
+                Voucher.objects.filter(pk=pk, password_key=key_id).update(password_ciphertext=fresh, password_key=fresh_key)
+        moved += len(rows)

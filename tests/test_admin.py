@@ -311,3 +311,51 @@ def test_owner_sets_redemption_rules_in_the_admin(as_user, acme, olivia, store_a
     assert "10:00–22:00".encode() in listed.content
     edit = client.get(admin_url(Product, "change", product.pk))
     assert edit.context["adminform"].form.initial["weekdays"] == [1, 2, 3, 4, 5]
+def test_reissue_action_shows_each_new_code_once_and_skips_used_up_ones(as_user, olivia, carol, meal, issue):
+    from redemption import services
+
+    fresh, used = issue(meal), issue(meal)
+    services.voucher_redeem(member=carol, raw_code=used.code)
+    client = as_user("olivia")
+    response = client.post(admin_url(Voucher), {"action": "reissue", "_selected_action": [fresh.pk, used.pk]}, follow=True)
+    new = Voucher.objects.get(replaces=fresh)
+    page = response.content.decode()
+    assert codes.group(new.code) in page and "****" + fresh.code[-4:] in page
+    assert Voucher.objects.get(pk=used.pk).state == Voucher.State.ACTIVE
+    assert codes.group(new.code) not in client.get(admin_url(Voucher)).content.decode()
+
+
+def test_reissue_by_the_operator_is_logged_without_a_name(as_user, superuser, foreign):
+    _, _, voucher = foreign
+    as_user("root").post(admin_url(Voucher), {"action": "reissue", "_selected_action": [voucher.pk]})
+    entry = voucher.log.get(action="reissued")
+    assert entry.staff is None
+
+
+def test_export_actions_give_excel_csvs_with_masked_codes(as_user, olivia, carol, meal, issue):
+    import csv
+    import io
+
+    from redemption import services
+    from redemption.models import Redemption
+
+    voucher = issue(meal)
+    services.voucher_redeem(member=carol, raw_code=voucher.code)
+    client = as_user("olivia")
+    for model, selected in ((Voucher, voucher.pk), (Redemption, Redemption.objects.get().pk)):
+        response = client.post(admin_url(model), {"action": "export", "_selected_action": [selected]})
+        assert response["Content-Type"].startswith("text/csv")
+        assert response.content.startswith(b"\xef\xbb\xbf")
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert len(rows) == 2 and "****" + voucher.code[-4:] in rows[1]
+        assert voucher.code not in response.content.decode()
+
+
+def test_the_voucher_page_shows_its_history_and_links_the_printable_one(as_user, olivia, carol, meal, issue):
+    from redemption import services
+
+    voucher = issue(meal)
+    services.voucher_redeem(member=carol, raw_code=voucher.code)
+    page = as_user("olivia").get(admin_url(Voucher, "change", voucher.pk)).content.decode()
+    assert f"/dashboard/vouchers/{voucher.id}/history/" in page
+    assert "Carol" in page and "A 人民路店" in page and voucher.code not in page

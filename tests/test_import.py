@@ -1,6 +1,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from redemption import cipher
 from redemption.models import Voucher
 
 
@@ -17,7 +18,7 @@ def test_card_codes_import_and_redeem(api, olivia, carol, meal):
     response = upload(api, olivia, meal, content)
     assert response.status_code == 201 and response.json() == {"ok": True, "count": 2}
     card = Voucher.objects.get(code="AB12CD34")
-    assert card.password == "pw1" and card.order_no == "TB-1" and card.valid_until.year == 2030
+    assert cipher.decrypt(card.password_ciphertext, card.password_key) == "pw1" and card.order_no == "TB-1" and card.valid_until.year == 2030
     assert api(carol).post("/api/v1/redeem/", {"code": "ab12cd34"}, format="json").status_code == 200
 
 

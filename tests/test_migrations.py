@@ -167,3 +167,35 @@ def test_an_upgrade_fills_the_daily_totals_and_first_uses(migrator):
     }
     first_uses = dict(get("redemption", "Voucher").objects.values_list("code", "first_used_at"))
     assert first_uses == {"WASH": utc(2026, 11, 20, 15, 59), "MEAL": None, "BAGL": utc(2026, 11, 21, 3)}
+
+
+BEFORE_ENCRYPTION = [("redemption", "0009_redemption_rules_orders_lookup")]
+ENCRYPTED = [("redemption", "0010_back_office_history_and_card_passwords")]
+
+
+def test_an_upgrade_encrypts_the_card_passwords_and_keeps_every_voucher(migrator):
+    from redemption import cipher
+
+    old = migrator.apply_initial_migration(BEFORE_ENCRYPTION)
+    get = old.apps.get_model
+    merchant = get("staff", "Merchant").objects.create(name="卡券小铺", time_zone="Asia/Shanghai")
+    product = get("redemption", "Product").objects.create(merchant=merchant, name="视频月卡", face_value=Decimal("25.00"))
+    Voucher = get("redemption", "Voucher")
+    for n, password in enumerate(["卡密-一", "", "p@ss,word 3"]):
+        Voucher.objects.create(merchant=merchant, product=product, code=f"CARD{n}", token=f"tok{n}" * 6, channel="other",
+                               order_no="JD-1", line=n + 1, uses_total=1, uses_left=1, password=password)
+    before = {v.code: (v.pk, v.password) for v in Voucher.objects.all()}
+
+    new = migrator.apply_tested_migration(ENCRYPTED)
+    after = {v.code: v for v in new.apps.get_model("redemption", "Voucher").objects.all()}
+    assert {code: v.pk for code, v in after.items()} == {code: pk for code, (pk, _pw) in before.items()}
+    for code, (_pk, password) in before.items():
+        voucher = after[code]
+        assert cipher.decrypt(voucher.password_ciphertext, voucher.password_key) == password
+        assert password == "" or password not in voucher.password_ciphertext
+    assert after["CARD1"].password_ciphertext == after["CARD1"].password_key == ""
+    assert [f.name for f in after["CARD0"]._meta.fields if f.name == "password"] == []
+
+    back = migrator.apply_tested_migration(BEFORE_ENCRYPTION)
+    restored = dict(back.apps.get_model("redemption", "Voucher").objects.values_list("code", "password"))
+    assert restored == {code: password for code, (_pk, password) in before.items()}

@@ -1,5 +1,6 @@
 """Running it: settings from the environment, health, the schema, the commands."""
 
+import base64
 import os
 import secrets
 import subprocess
@@ -17,17 +18,35 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def manage(*args, **env):
-    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")}
+    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEY")}
     environment.update(env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environment,
                           capture_output=True, text=True, timeout=120)
 
 
+PRODUCTION = {"DEBUG": "false", "ALLOWED_HOSTS": "hexiao.example.com"}
+
+
 def test_production_settings_pass_check_deploy():
-    result = manage("check", "--deploy", "--fail-level", "WARNING",
-                    DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="hexiao.example.com")
+    result = manage("check", "--deploy", "--fail-level", "WARNING", SECRET_KEY=secrets.token_urlsafe(50),
+                    FIELD_ENCRYPTION_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode(), **PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_while_card_passwords_hang_on_the_secret_key(tmp_path):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", SECRET_KEY=secrets.token_urlsafe(50), **PRODUCTION)
+    assert result.returncode != 0 and "redemption.W001" in result.stderr
+    key_file = tmp_path / "field.key"
+    key_file.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
+    from_file = manage("check", "--deploy", "--fail-level", "WARNING", SECRET_KEY=secrets.token_urlsafe(50),
+                       FIELD_ENCRYPTION_KEY_FILE=str(key_file), **PRODUCTION)
+    assert from_file.returncode == 0, from_file.stderr
+
+
+def test_a_field_encryption_key_that_is_not_one_stops_the_start():
+    result = manage("check", FIELD_ENCRYPTION_KEY="not-a-key")
+    assert result.returncode != 0 and "FIELD_ENCRYPTION_KEY must be keys of 32 bytes" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,10 @@ MATRIX = [
     ("store stats", "get", "/api/v1/stats/stores/", None, {"olivia", "mike", "oscar"}),
     ("product stats", "get", "/api/v1/stats/products/", None, {"olivia", "mike", "oscar"}),
     ("export", "get", "/api/v1/redemptions/export.csv", None, {"olivia", "mike", "oscar"}),
+    ("orders", "get", "/api/v1/orders/", None, {"olivia", "mike", "oscar"}),
+    ("orders export", "get", "/api/v1/orders/export.csv", None, {"olivia", "mike", "oscar"}),
+    ("daily statement", "get", "/api/v1/stats/daily/", None, {"olivia", "mike", "oscar"}),
+    ("daily statement csv", "get", "/api/v1/stats/daily.csv", None, {"olivia", "mike", "oscar"}),
 ]
 
 # Endpoints about one object of Acme's: another merchant's owner is let in and told "not found".
@@ -59,6 +63,8 @@ OBJECT_MATRIX = [
     ("reissue", "post", "/api/v1/vouchers/{voucher}/reissue/", {"olivia"}),
     ("qr svg", "get", "/api/v1/vouchers/{voucher}/qr.svg", {"olivia"}),
     ("qr png", "get", "/api/v1/vouchers/{voucher}/qr.png", {"olivia"}),
+    ("history", "get", "/api/v1/vouchers/{voucher}/history/", {"olivia"}),
+    ("reveal", "post", "/api/v1/vouchers/{voucher}/reveal/", {"olivia"}),
 ]
 
 
@@ -182,3 +188,26 @@ def test_token_login(db, carol):
     wrong = client.post("/api/v1/auth/token/", {"username": "carol", "password": "nope"}, format="json")
     assert wrong.status_code == 400 and wrong.json()["result"] == "invalid_credentials"
     assert client.post("/api/v1/auth/token/", [1], format="json").status_code == 400
+
+
+def test_a_manager_sees_only_the_orders_and_statement_of_their_stores(api, olivia, mike, carol, dave, meal, issue):
+    api(carol).post("/api/v1/redeem/", {"code": issue(meal).code}, format="json")
+    api(dave).post("/api/v1/redeem/", {"code": issue(meal).code}, format="json")
+    assert api(mike).get("/api/v1/orders/").json()["count"] == 1
+    assert api(olivia).get("/api/v1/orders/").json()["count"] == 2
+    assert [r["redemptions"] for r in api(mike).get("/api/v1/stats/daily/").json()] == [1]
+    exported = b"".join(api(mike).get("/api/v1/orders/export.csv").streaming_content).decode("utf-8-sig")
+    assert len(exported.strip().splitlines()) == 2
+
+
+def test_a_foreign_owner_sees_none_of_our_orders_statement_or_history(api, oscar, carol, meal, issue):
+    voucher = issue(meal)
+    api(carol).post("/api/v1/redeem/", {"code": voucher.code}, format="json")
+    client = api(oscar)
+    assert client.get("/api/v1/orders/").json()["count"] == 0
+    assert client.get("/api/v1/orders/", {"q": voucher.order_no}).json()["count"] == 0
+    assert client.get("/api/v1/stats/daily/").json() == []
+    unknown = client.get("/api/v1/vouchers/987654321/history/")
+    ours = client.get(f"/api/v1/vouchers/{voucher.id}/history/")
+    assert ours.status_code == unknown.status_code == 404 and ours.json() == unknown.json()
+    assert client.post(f"/api/v1/vouchers/{voucher.id}/reveal/").json() == client.post("/api/v1/vouchers/987654321/reveal/").json()

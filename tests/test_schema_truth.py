@@ -114,6 +114,24 @@ class World:
         )
         return store_only(product, self.store_a)
 
+    def eventful(self):
+        """A pass checked, redeemed, reversed, refused, frozen, unfrozen, revealed and reissued."""
+        voucher = self.voucher(self.wash)
+        Client().get(f"/v/{voucher.token}/")
+        services.voucher_check(member=self.carol, raw_code=voucher.code)
+        services.redemption_reverse(member=self.olivia, redemption_id=self.redeemed(voucher=voucher).id, reason="点错了")
+        with pytest.raises(Refusal):
+            services.voucher_redeem(member=self.carol, raw_code=voucher.code, uses=9)
+        services.voucher_freeze(member=self.olivia, voucher_id=voucher.id)
+        services.voucher_freeze(member=self.olivia, voucher_id=voucher.id, frozen=False)
+        services.voucher_reveal(member=self.olivia, voucher_id=voucher.id)
+        services.voucher_reissue(member=self.olivia, voucher_id=voucher.id, reason="没收到")
+        return voucher
+
+    def card(self):
+        services.voucher_import(product=self.meal, raw="code,password\nCARD-5501,卡密-9\n".encode())
+        return self.meal.vouchers.latest("id")
+
     def webhook(self):
         return Webhook.objects.create(merchant=self.olivia.merchant, url="https://93.184.216.34/hook",
                                       events=["redemption.created"])
@@ -645,6 +663,56 @@ CASES = {
         refused_to("mike", id=lambda w: w.webhook().id),
         *unknown_ids("olivia"),
         Case(404, "oscar", "another merchant's webhook", id=lambda w: w.webhook().id),
+        anonymous(id=1),
+    ],
+    ("GET", "/api/v1/orders/"): [
+        Case(200, "olivia", "a page with a next page", setup=two_redeemed, query={"page_size": 1}),
+        Case(200, "mike", "a manager's orders of today, filtered",
+             setup=lambda w: w.busy_day() or issue_order(w),
+             query=lambda w: {"channel": "manual", "status": "redeemed", "from": today(w), "to": today(w)}),
+        Case(200, "olivia", "an order found by a code's ending", query=lambda w: {"q": w.used_up().code[-6:]}),
+        Case(400, "olivia", "an unknown channel", query={"channel": "fax"}),
+        Case(400, "olivia", "an unknown status", query={"status": "lost"}),
+        refused_to("carol"),
+        Case(404, "olivia", "a page past the end", query={"page": 9}),
+        anonymous(),
+    ],
+    ("GET", "/api/v1/orders/export.csv"): [
+        Case(200, "olivia", "the owner's redeemed orders of today", setup=lambda w: w.busy_day(),
+             query=lambda w: {"status": "redeemed", "from": today(w), "to": today(w)}),
+        Case(200, "mike", "a manager's orders", setup=two_redeemed),
+        Case(400, "olivia", "a range that ends before it starts", query={"from": "2024-05-02", "to": "2024-05-01"}),
+        refused_to("carol"),
+        anonymous(),
+    ],
+    ("GET", "/api/v1/stats/daily/"): [
+        Case(200, "olivia", "the owner's day", setup=lambda w: w.busy_day()),
+        Case(200, "mike", "a manager's store and channel", setup=lambda w: w.busy_day(),
+             query=lambda w: {"store": w.store_a.id, "channel": "manual"}),
+        Case(400, "olivia", "an unknown channel", query={"channel": "fax"}),
+        refused_to("dave"),
+        anonymous(),
+    ],
+    ("GET", "/api/v1/stats/daily.csv"): [
+        Case(200, "olivia", "the owner's statement for Excel", setup=lambda w: w.busy_day()),
+        Case(400, "mike", "more than a year", query={"from": "2020-01-01", "to": "2024-01-01"}),
+        refused_to("carol"),
+        anonymous(),
+    ],
+    ("GET", "/api/v1/vouchers/{id}/history/"): [
+        Case(200, "olivia", "a voucher with a busy life", id=lambda w: w.eventful().id),
+        Case(200, "olivia", "a voucher just issued", id=own),
+        refused_to("mike", id=own),
+        *unknown_ids("olivia"),
+        Case(404, "oscar", "another merchant's voucher", id=own),
+        anonymous(id=1),
+    ],
+    ("POST", "/api/v1/vouchers/{id}/reveal/"): [
+        Case(200, "olivia", "an imported card's code and password", id=lambda w: w.card().id),
+        Case(200, "olivia", "a voucher without a password", id=own),
+        refused_to("mike", id=own),
+        *unknown_ids("olivia"),
+        Case(404, "oscar", "another merchant's voucher", id=own),
         anonymous(id=1),
     ],
 }

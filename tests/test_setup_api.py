@@ -10,7 +10,12 @@ from redemption.models import Voucher
 def test_owner_creates_a_store(api, olivia):
     response = api(olivia).post("/api/v1/stores/", {"name": "西湖店", "address": "北山路 1 号"}, format="json")
     assert response.status_code == 201
-    assert api(olivia).get("/api/v1/stores/").json() == [{"id": response.json()["id"], "name": "西湖店", "address": "北山路 1 号"}]
+    assert api(olivia).get("/api/v1/stores/").json() == [{
+        "id": response.json()["id"], "name": "西湖店", "address": "北山路 1 号",
+        # Offline at the counter starts off, with the default caps.
+        "offline_enabled": False, "offline_max_redemptions": 50, "offline_max_value": "500.00",
+        "offline_snapshot_hours": 12,
+    }]
     assert api(olivia).post("/api/v1/stores/", {"name": ""}, format="json").status_code == 400
 
 

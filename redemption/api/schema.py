@@ -4,8 +4,9 @@ answer of every operation to these descriptions."""
 
 from rest_framework import serializers
 
-from redemption.models import VoucherStatus
+from redemption.models import Channel, VoucherStatus
 from redemption.reasons import REASONS
+from redemption.selectors import ORDER_STATUSES
 from staff.apikit import Error
 
 
@@ -297,3 +298,64 @@ class Device(serializers.Serializer):
 
 class Devices(serializers.Serializer):
     results = Device(many=True)
+class OrderRow(serializers.Serializer):
+    """An order: the vouchers of one channel and order number (核销回传)."""
+
+    order_no = serializers.CharField()
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    vouchers = serializers.IntegerField(help_text="How many vouchers the order holds (a reissued one counts once).")
+    uses_total = serializers.IntegerField()
+    uses_used = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=ORDER_STATUSES)
+    first_redeemed_at = serializers.DateTimeField(allow_null=True)
+    last_redeemed_at = serializers.DateTimeField(allow_null=True)
+    face_value_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    redeemed_value = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Of the standing redemptions.")
+
+
+class StatementRow(serializers.Serializer):
+    """对账单: one merchant-local day of one channel."""
+
+    day = serializers.DateField()
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    redemptions = serializers.IntegerField(help_text="Made that day, reversed since or not.")
+    uses = serializers.IntegerField()
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    reversed = serializers.IntegerField(help_text="Of that day's redemptions, those reversed since.")
+    reversed_value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    net_value = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="value - reversed_value")
+
+
+class HistoryVoucher(VoucherOut):
+    channel = serializers.ChoiceField(choices=Channel.choices)
+
+
+class HistoryEvent(serializers.Serializer):
+    """One thing that happened to the voucher; the fields beside `at` and `type` depend on the type."""
+
+    at = serializers.DateTimeField()
+    type = serializers.ChoiceField(choices=["issued", "viewed", "checked", "refused", "redeemed", "reversed", "voided",
+                                            "frozen", "unfrozen", "reissued", "revealed"])
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False, help_text="issued")
+    order_no = serializers.CharField(required=False, help_text="issued")
+    replaces_code_masked = serializers.CharField(required=False, allow_null=True, help_text="issued: a reissue of")
+    last_at = serializers.DateTimeField(required=False, help_text="viewed: the last opening (`at` is the first)")
+    count = serializers.IntegerField(required=False, help_text="viewed: how often the buyer page was opened")
+    reason = serializers.CharField(required=False, allow_blank=True,
+                                   help_text="refused: the refusal's code; reversed, voided: the reason given")
+    kind = serializers.ChoiceField(choices=["check", "redeem"], required=False, help_text="refused")
+    store = IdName(required=False, allow_null=True)
+    staff = StaffRef(required=False, allow_null=True, help_text="Empty for the platform operator.")
+    redemption = serializers.IntegerField(required=False, help_text="redeemed, reversed: the redemption's id")
+    uses = serializers.IntegerField(required=False)
+    new_code_masked = serializers.CharField(required=False, help_text="reissued")
+
+
+class History(serializers.Serializer):
+    voucher = HistoryVoucher()
+    events = HistoryEvent(many=True)
+
+
+class Revealed(serializers.Serializer):
+    code = serializers.CharField()
+    password = serializers.CharField(allow_blank=True, help_text="Empty when the voucher has none.")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from redemption.api import counter, offline, products, reports, vouchers, webhooks
+from redemption.api import backoffice, counter, offline, products, reports, vouchers, webhooks
 from redemption import fastpath
 from redemption.api.threads import run_in_pool
 from staff import api as staff_api
@@ -39,6 +39,12 @@ urlpatterns = [
     path("offline/conflicts/", offline.ConflictListView.as_view(), name="api-offline-conflicts"),
     path("offline/conflicts/<id:pk>/settle/", offline.ConflictSettleView.as_view(), name="api-offline-settle"),
     path("offline/devices/", offline.DeviceListView.as_view(), name="api-offline-devices"),
+    path("orders/", backoffice.OrderListView.as_view(), name="api-orders"),
+    path("orders/export.csv", backoffice.OrderExportView.as_view(), name="api-orders-export"),
+    path("stats/daily/", backoffice.DailyStatementView.as_view(), name="api-stats-daily"),
+    path("stats/daily.csv", backoffice.DailyStatementCsvView.as_view(), name="api-stats-daily-csv"),
+    path("vouchers/<id:pk>/history/", backoffice.VoucherHistoryView.as_view(), name="api-voucher-history"),
+    path("vouchers/<id:pk>/reveal/", backoffice.VoucherRevealView.as_view(), name="api-voucher-reveal"),
     path("webhooks/", webhooks.WebhookListView.as_view(), name="api-webhooks"),
     path("webhooks/<id:pk>/", webhooks.WebhookDetailView.as_view(), name="api-webhook-detail"),
 ]

@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.views.decorators.http import require_safe
 
-from redemption import codes
+from redemption import codes, services
 from redemption.models import Redemption, Voucher
 
 # The shape of Voucher.token; anything else is unknown without asking the database (and a NUL
@@ -135,6 +135,8 @@ def voucher_page(request, token):
     if voucher is None:
         return private(render(request, "buyer/missing.html", status=404))
     now = timezone.now()
+    if request.method == "GET":
+        services.voucher_viewed(voucher.pk, now)
     status = shown_status(voucher, now)
     product = voucher.product
     page_url = reverse("buyer-voucher", args=[voucher.token])

@@ -5,13 +5,14 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from redemption import reasons
-from redemption.models import Event
+from redemption import present, reasons, selectors
+from redemption.models import Channel, Event, Voucher, VoucherStatus
 from staff.models import Role, Store
 
 # How many of today's events the feed starts with; the page asks the socket to replay them.
@@ -48,14 +49,51 @@ def dashboard(request):
         "feedAfter": after,
         "feedSettleSeconds": settings.LIVE_FEED_SETTLE,
         "reasons": reasons.for_page(),
+        "channels": [{"value": value, "label": str(label)} for value, label in Channel.choices],
+        "orderStatuses": {key: str(label) for key, label in present.ORDER_STATUS_LABELS.items()},
         "lastEventId": newest,
         "urls": {
             "staff": reverse("api-stats-staff"),
             "stores": reverse("api-stats-stores"),
             "products": reverse("api-stats-products"),
             "export": reverse("api-redemptions-export"),
+            "orders": reverse("api-orders"),
+            "ordersExport": reverse("api-orders-export"),
+            "daily": reverse("api-stats-daily"),
+            "dailyCsv": reverse("api-stats-daily-csv"),
+            "vouchers": reverse("api-vouchers"),
+            "historyPage": reverse("dashboard-voucher-history", args=[0]),
             "ws": "/ws/dashboard/",
             "login": reverse("staff:login") + "?next=" + request.path,
         },
     }
     return render(request, "dashboard/dashboard.html", {"member": member, "stores": stores, "config": config})
+
+
+@login_required(login_url="/staff/login/")
+@never_cache
+def voucher_history(request, pk):
+    """A voucher's whole history on one printable page: what a merchant attaches to a platform dispute."""
+    member = getattr(request.user, "membership", None)
+    if member is None or member.role != Role.OWNER:
+        return render(request, "dashboard/forbidden.html", status=403)
+    voucher = (
+        Voucher.objects.select_related("product", "replaces")
+        .filter(merchant_id=member.merchant_id, pk=pk).first()
+    )
+    if voucher is None:
+        raise Http404
+    tz = member.merchant.tz
+    data = selectors.voucher_history_data(voucher, tz)
+    events = [
+        {"at": present.local_text(e["at"]), "title": present.EVENT_TITLES[e["type"]], "type": e["type"],
+         "details": present.event_details(e)}
+        for e in data["events"]
+    ]
+    context = {
+        "member": member, "voucher": voucher, "data": data["voucher"], "events": events,
+        "channel": Channel(voucher.channel).label, "status": VoucherStatus(data["voucher"]["status"]).label,
+        "printed_at": timezone.now().astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        "valid_until": present.local_text(data["voucher"]["valid_until"]),
+    }
+    return render(request, "dashboard/history.html", context)

@@ -15,6 +15,7 @@ staff = [
 # At the site root.
 site = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/vouchers/<id:pk>/history/", dashboard.voucher_history, name="dashboard-voucher-history"),
     path("v/<str:token>/", buyer.voucher_page, name="buyer-voucher"),
     path("v/<str:token>/live.json", buyer.live_payload, name="buyer-live"),
     path("v/<str:token>/status.json", buyer.voucher_status, name="buyer-status"),

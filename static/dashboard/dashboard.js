@@ -1,5 +1,6 @@
 /* 数据看板: the owner's live dashboard. This module wires the page; what decides lives in js/. */
 import { gettext, interpolate, pgettext } from "../staff/js/i18n.js";
+import { createBackOffice } from "./js/backoffice.js";
 import { burstWatch } from "./js/bursts.js";
 import { PRESETS, changed, presetOf, rangeFrom, rolledOver, today } from "./js/days.js";
 import { addToFeed, filterFeed } from "./js/feed.js";
@@ -36,14 +37,17 @@ function showFilters() {
     b.setAttribute("aria-pressed", String(b.getAttribute("data-range") === preset));
   });
   $("export").href = config.urls.export + "?" + rangeQuery(true);
-  history.replaceState(null, "", "?" + rangeQuery(true));
+  history.replaceState(null, "", "?" + rangeQuery(true) + location.hash);
   filterFeed(filters.store);
 }
+
+let backOffice = null;
 
 function setFilters(changes) {
   filters = changed(filters, changes);
   showFilters();
   load();
+  if (backOffice) backOffice.refresh();
 }
 
 // A dashboard left open past midnight moves "today" (or "last 7 days"...) on to the new day.
@@ -254,5 +258,7 @@ function wire() {
 wire();
 showFilters();
 load();
+backOffice = createBackOffice({ config, get, filters: () => filters });
+backOffice.wire();
 connectLive({ url: socketUrl, onMessage: arrived, onState: setConnection });
 document.body.classList.remove("booting");

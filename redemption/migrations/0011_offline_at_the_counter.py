@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('redemption', '0009_redemption_rules_orders_lookup'),
+        ('redemption', '0010_back_office_history_and_card_passwords'),
         ('staff', '0004_store_offline_caps'),
     ]
 

@@ -1,0 +1,2 @@
+// The printable history's one control.
+document.getElementById("print").addEventListener("click", () => window.print());
