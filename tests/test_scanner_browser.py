@@ -3,13 +3,14 @@
 import json
 import os
 import tempfile
+import threading
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 
 from redemption import services
-from redemption.models import Product, Redemption
+from redemption.models import OfflineConflict, Product, Redemption
 from staff.models import Store
 from staff.services import merchant_create, staff_create
 from tests.conftest import chromium_path as need_chromium
@@ -438,4 +439,140 @@ def test_a_manager_finds_an_order_by_phone_and_redeems_one(browser, live_server,
 def test_a_clerk_has_no_lookup(browser, live_server, counter):
     page, errors = log_in(browser, live_server)
     assert page.is_hidden("#lookup-btn")
+    assert errors == []
+
+
+# ---- offline at the counter ----
+
+SNAPSHOT_STORED = """async () => {
+    const db = await new Promise((done, fail) => {
+        const r = indexedDB.open("hx-offline", 1);
+        r.onsuccess = () => done(r.result);
+        r.onerror = () => fail(r.error);
+        r.onupgradeneeded = () => { r.transaction.abort(); };
+    });
+    const all = await new Promise((done) => {
+        const r = db.transaction("snapshots").objectStore("snapshots").getAll();
+        r.onsuccess = () => done(r.result);
+    });
+    db.close();
+    return JSON.stringify(all);
+}"""
+
+
+def offline_store(counter, **caps):
+    """Offline on at the clerk's store, with caps (the ORM, before the browser's loop runs)."""
+    store = counter["clerk"].stores.get()
+    Store.objects.filter(pk=store.pk).update(offline_enabled=True, **caps)
+    connection.close()
+
+
+def ready_offline(browser, live_server):
+    """Logged in with the service worker keeping the page, and the snapshot on the phone."""
+    page, errors = log_in(browser, live_server)
+    page.evaluate("navigator.serviceWorker.ready")
+    with page.expect_response("**/api/v1/offline/snapshot/**") as answer:
+        page.reload()  # now through the service worker, which keeps the page for offline use
+    assert answer.value.status == 200
+    page.wait_for_selector("body:not(.booting)")
+    page.wait_for_function(f"({SNAPSHOT_STORED})().then((s) => s.length > 10)")
+    return page, errors
+
+
+def take_offline(page, code):
+    enter(page, code)
+    page.wait_for_selector("#confirm:not([hidden])")
+    assert "离线核销" in page.inner_text("#c-badge")
+    page.click("#c-go")
+    page.wait_for_selector("#result.pending:not([hidden])")
+    shot(page, "offline-pending")
+    assert page.inner_text("#r-title") == "待确认"
+    assert page.inner_text("#r-msg") == "联网后自动上传"
+    page.click("#r-next")
+
+
+@pytest.mark.parametrize("service_workers", ["allow"])
+def test_offline_a_scan_is_taken_amber_survives_a_reload_and_is_redeemed_on_reconnect(browser, live_server, counter):
+    offline_store(counter)
+    page, errors = ready_offline(browser, live_server)
+    stored = page.evaluate(SNAPSHOT_STORED)
+    for code in (counter["cake"], counter["coffee"], *counter["family"], counter["wash"]):
+        assert code not in stored  # the snapshot names codes only by their HMAC
+
+    browser.set_offline(True)
+    take_offline(page, counter["cake"])
+    shot(page, "offline-banner")
+    assert "离线模式 · 待上传 1 笔" in page.inner_text("#offline")
+    # The same code again on this phone: never twice.
+    enter(page, counter["cake"])
+    page.wait_for_selector("#result.bad:not([hidden])")
+    assert page.inner_text("#r-title") == "本机已离线核销过"
+    page.click("#r-next")
+
+    page.reload()  # offline: the service worker serves the page; the queue is still there
+    page.wait_for_selector("body:not(.booting)")
+    page.wait_for_function("document.getElementById('offline-text').textContent.includes('待上传 1 笔')")
+    redeemed = Redemption.objects.filter(voucher__code=counter["cake"]).count()
+    connection.close()
+    assert redeemed == 0  # nothing reached the server yet: amber, never green
+
+    browser.set_offline(False)
+    page.wait_for_selector("#offline", state="hidden", timeout=30_000)
+    page.wait_for_function("document.getElementById('today-count').textContent === '1'")
+    redemption = Redemption.objects.get(voucher__code=counter["cake"])
+    connection.close()
+    assert redemption.offline and redemption.scanned_at < redemption.at
+    assert errors == []
+
+
+@pytest.mark.parametrize("service_workers", ["allow"])
+def test_offline_a_code_used_online_meanwhile_comes_back_as_a_conflict(browser, live_server, counter):
+    offline_store(counter)
+    page, errors = ready_offline(browser, live_server)
+    browser.set_offline(True)
+    take_offline(page, counter["coffee"])
+    # Meanwhile, at another counter that is online, the pass is used up.
+    def use_up():  # off Playwright's event loop, as another server's request would be
+        try:
+            for _ in range(3):
+                services.voucher_redeem(member=counter["clerk"], raw_code=counter["coffee"])
+        finally:
+            connection.close()
+
+    elsewhere = threading.Thread(target=use_up)
+    elsewhere.start()
+    elsewhere.join()
+    browser.set_offline(False)
+    page.wait_for_selector("#sync-report:not([hidden])", timeout=30_000)
+    report = page.inner_text("#sync-report")
+    assert "已上传 1 笔：成功 0 笔，冲突 1 笔" in report and "已核销" in report and counter["coffee"][-4:] in report
+    shot(page, "offline-conflict")
+    conflicts = list(OfflineConflict.objects.values_list("result", flat=True))
+    connection.close()
+    assert conflicts == ["already_redeemed"]
+    assert errors == []
+
+
+@pytest.mark.parametrize("service_workers", ["allow"])
+def test_offline_the_caps_stop_the_phone(browser, live_server, counter):
+    offline_store(counter, offline_max_redemptions=2)
+    page, errors = ready_offline(browser, live_server)
+    browser.set_offline(True)
+    take_offline(page, counter["family"][0])
+    take_offline(page, counter["family"][1])
+    enter(page, counter["family"][2])
+    page.wait_for_selector("#result.bad:not([hidden])")
+    assert page.inner_text("#r-title") == "超出离线额度"
+    shot(page, "offline-cap")
+    page.click("#r-next")
+    # Logging out with redemptions on the phone is refused until they are uploaded.
+    page.click("#logout button")
+    page.wait_for_selector("#toast:not([hidden])")
+    assert "未上传" in page.inner_text("#toast")
+    assert page.url.endswith("/staff/")
+    browser.set_offline(False)
+    page.wait_for_selector("#offline", state="hidden", timeout=30_000)
+    redeemed = Redemption.objects.filter(voucher__code__in=counter["family"], offline=True).count()
+    connection.close()
+    assert redeemed == 2
     assert errors == []

@@ -525,7 +525,7 @@ function start() {
   if (!usable) return;
   focusInputIfTyping();
   loadToday(false);
-  setUpOffline(call, config, storeId);
+  setUpOffline(call, config, storeId, () => loadToday(false));
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(config.urls.sw, { scope: config.urls.scope }).catch(() => {});
   }

@@ -19,6 +19,7 @@ let offline = false;
 let syncing = false;
 let pending = 0;
 let lastSnapshotAt = 0;
+let onSynced = () => {};
 
 // The words for what only a device offline can answer; the rest are the server's own reasons.
 export function offlineReasons() {
@@ -40,10 +41,12 @@ export function deviceId() {
   return id;
 }
 
-export function setUpOffline(pageCall, pageConfig, pageStoreId) {
+// onUploaded() runs after an upload went through (the page refreshes today's count).
+export function setUpOffline(pageCall, pageConfig, pageStoreId, onUploaded) {
   call = pageCall;
   config = pageConfig;
   storeId = pageStoreId;
+  onSynced = onUploaded || onSynced;
   Object.assign(config.reasons, offlineReasons());
   $("offline-upload").onclick = () => sync(true);
   $("sync-close").onclick = () => show($("sync-report"), false);
@@ -188,6 +191,7 @@ export async function sync(manual) {
       results.push(...answer.data.results);
     }
     report(results, items);
+    onSynced();
   } catch (error) {
     if (error && error.network) goOffline();
   } finally {
