@@ -5,6 +5,7 @@ The live feed needs WebSockets, which the WSGI live_server cannot serve, so daph
 subprocess on a SQLite file of its own, migrated and seeded here through the public API."""
 
 import datetime
+import datetime as dt
 import json
 import os
 import socket
@@ -75,7 +76,7 @@ def seed(base):
                                             "instructions": ""}, owner)["id"]
     vouchers = call(base, "/api/v1/vouchers/", {"product": meal, "order_no": "PDD-1", "quantity": 5}, owner)["vouchers"]
     clerk = call(base, "/api/v1/auth/token/", {"username": "carol", "password": PASSWORD})["token"]
-    return {"clerk": clerk, "codes": [v["code"] for v in vouchers]}
+    return {"clerk": clerk, "owner": owner, "east": east, "codes": [v["code"] for v in vouchers]}
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +203,39 @@ def test_a_burst_of_order_lookups_raises_its_own_alert(page, server):
     assert "按订单号查找" in row and "****DD-1" in row and "找到 5 张" in row
     page.wait_for_selector("#alert:not([hidden])")
     assert page.inner_text("#alert-text") == "异常：1分钟内查找订单 5 次（员工 olivia）"
+    assert page.errors == []
+
+
+def test_the_offline_tab_shows_each_phone_and_the_owner_settles_a_conflict(page, server, codes):
+    base = server["base"]
+    patch = urllib.request.Request(base + f"/api/v1/stores/{server['east']}/", method="PATCH",
+                                   data=json.dumps({"offline_enabled": True, "offline_max_redemptions": 5}).encode(),
+                                   headers={"Authorization": f"Token {server['owner']}", "Content-Type": "application/json"})
+    urllib.request.urlopen(patch, timeout=10).close()
+    snapshot = urllib.request.Request(base + "/api/v1/offline/snapshot/?device=phone-east-1",
+                                      headers={"Authorization": f"Token {server['clerk']}"})
+    urllib.request.urlopen(snapshot, timeout=10).close()
+    code = next(codes)
+    assert redeem(server, code)["result"] == "redeemed"  # used online meanwhile
+    scanned = dt.datetime.now(dt.timezone.utc).isoformat()
+    uploaded = call(base, "/api/v1/offline/upload/", {"device": "phone-east-1", "items": [
+        {"idempotency_key": "k-1", "code": code, "scanned_at": scanned}]}, server["clerk"])
+    assert uploaded["results"][0]["result"] == "already_redeemed"
+
+    open_dashboard(page, base)
+    page.click('.tabs [data-tab="offline"]')
+    page.wait_for_selector("#devices-table td:has-text('小王')")
+    row = page.inner_text("#devices-table tbody tr")
+    assert "东门店" in row and "phone-ea" in row
+    page.wait_for_selector("#conflicts-table [data-settle]")
+    assert "已核销" in page.inner_text("#conflicts-table") and code[-4:] in page.inner_text("#conflicts-table")
+    page.screenshot(path=os.path.join(os.environ["SCREENSHOTS"], "dashboard-offline.png")) if os.environ.get("SCREENSHOTS") else None
+    page.on("dialog", lambda dialog: dialog.accept("已联系顾客，补收现金"))
+    page.click("#conflicts-table [data-settle]")
+    page.wait_for_selector("#conflicts-table td.empty")
+    assert "没有待处理的冲突" in page.inner_text("#conflicts-table")
+    page.check("#conflicts-all")
+    page.wait_for_selector("#conflicts-table td:has-text('olivia')")
     assert page.errors == []
 
 

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import ensure_csrf_cookie
 
 from redemption import present, reasons, selectors
 from redemption.models import Channel, Event, Voucher, VoucherStatus
@@ -34,6 +35,7 @@ def feed_window(member, store_ids):
 
 @login_required(login_url="/staff/login/")
 @never_cache
+@ensure_csrf_cookie
 def dashboard(request):
     member = getattr(request.user, "membership", None)
     if member is None or member.role not in (Role.OWNER, Role.MANAGER):
@@ -63,6 +65,9 @@ def dashboard(request):
             "dailyCsv": reverse("api-stats-daily-csv"),
             "vouchers": reverse("api-vouchers"),
             "historyPage": reverse("dashboard-voucher-history", args=[0]),
+            "offlineDevices": reverse("api-offline-devices"),
+            "offlineConflicts": reverse("api-offline-conflicts"),
+            "offlineSettle": reverse("api-offline-settle", args=[0]),
             "ws": "/ws/dashboard/",
             "login": reverse("staff:login") + "?next=" + request.path,
         },

@@ -1,5 +1,6 @@
 /* 数据看板: the owner's live dashboard. This module wires the page; what decides lives in js/. */
 import { gettext, interpolate, pgettext } from "../staff/js/i18n.js";
+import { createOfflineTab } from "./js/away.js";
 import { createBackOffice } from "./js/backoffice.js";
 import { burstWatch } from "./js/bursts.js";
 import { PRESETS, changed, presetOf, rangeFrom, rolledOver, today } from "./js/days.js";
@@ -77,6 +78,22 @@ function get(url) {
       return body;
     }, () => { throw failed(); });
   }, () => { throw failed(); });
+}
+
+function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+function post(url, body) {
+  const failed = () => new Error(gettext("Could not save; try again shortly"));
+  return fetch(url, {
+    method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+    headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+  }).then((r) => r.json().then((answer) => {
+    if (!r.ok) throw new Error(firstError(answer) || failed().message);
+    return answer;
+  }, () => { throw failed(); }), () => { throw failed(); });
 }
 
 function firstError(body) {
@@ -194,6 +211,7 @@ function arrived(event) {
     // What happened before the page opened is on show in the feed; it counts towards a burst but raises none itself.
     if (burst && event.id > config.lastEventId) raise(burst);
   }
+  if (event.type === "offline.conflict" && backOffice && backOffice.current() === "offline") offlineTab.load();
   if (event.type === "attempt.lookup") {
     const burst = watchLookups(event);
     if (burst && event.id > config.lastEventId) {
@@ -258,7 +276,9 @@ function wire() {
 wire();
 showFilters();
 load();
-backOffice = createBackOffice({ config, get, filters: () => filters });
+const offlineTab = createOfflineTab({ config, get, post });
+offlineTab.wire();
+backOffice = createBackOffice({ config, get, filters: () => filters, offline: offlineTab });
 backOffice.wire();
 connectLive({ url: socketUrl, onMessage: arrived, onState: setConnection });
 document.body.classList.remove("booting");

@@ -4,7 +4,7 @@ import { gettext, interpolate, pgettext } from "../../staff/js/i18n.js";
 import { cents, money } from "./figures.js";
 import { esc, table } from "./render.js";
 
-export const TABS = ["overview", "orders", "statement", "history"];
+export const TABS = ["overview", "orders", "statement", "history", "offline"];
 
 // The tab an address names (#orders), else the overview; a manager has no history tab.
 export function tabFrom(hash, isOwner) {
@@ -47,7 +47,7 @@ function when(iso) {
   return iso ? iso.slice(0, 10) + " " + iso.slice(11, 16) : "—";
 }
 
-export function createBackOffice({ config, get, filters }) {
+export function createBackOffice({ config, get, filters, offline }) {
   const $ = (id) => document.getElementById(id);
   const channels = {};
   config.channels.forEach((c) => { channels[c.value] = c.label; });
@@ -149,6 +149,7 @@ export function createBackOffice({ config, get, filters }) {
   function refresh() {
     if (shown === "orders") loadOrders();
     if (shown === "statement") loadStatement();
+    if (shown === "offline" && offline) offline.load();
   }
 
   function wire() {

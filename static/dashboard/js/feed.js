@@ -59,6 +59,14 @@ function eventRow(event, reasons) {
     const found = interpolate(gettext("%(n)s found"), { n: event.found }, true);
     return feedRow("look", event.at, null, by, [staff, event.query_masked], found);
   }
+  if (event.type === "offline.conflict") {
+    // Taken offline on a phone, refused when it came back online: for the owner to settle.
+    const staff = event.staff ? event.staff.display_name : "";
+    const product = event.voucher ? event.voucher.product.name : gettext("Offline conflict");
+    return feedRow("bad", event.at, event.store, product,
+      [event.store ? event.store.name : "", staff, event.code_masked, reasonTitle(reasons, event.result)],
+      gettext("Offline conflict"));
+  }
   if (event.type === "voucher.voided") {
     return feedRow("void", event.at, null, event.voucher.product.name, [event.voucher.code_masked], pgettext("feed", "Voided"));
   }
