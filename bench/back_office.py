@@ -103,8 +103,10 @@ def seed(total):
                    now() - g * interval '1 minute'
             FROM generate_series(1, 100) g""")
     filled = importlib.import_module("redemption.migrations.0008_daily_totals_and_first_use")
+    orders = importlib.import_module("redemption.migrations.0012_order_totals")
     with connection.schema_editor() as editor:
         filled.fill(apps, editor)
+        orders.fill(apps, editor)
     with connection.cursor() as c:
         c.execute("ANALYZE")
     print(f"seeded {vouchers:,} vouchers and {vouchers * 5:,} redemptions in {time.perf_counter() - started:.0f} s")

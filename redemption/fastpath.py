@@ -117,12 +117,15 @@ WRITE = (
     f"WITH u AS (UPDATE {hotpath.VOUCHER} v SET uses_left = v.uses_left - %(uses)s, "
     f"{hotpath.uses_taken('%(redemption_at)s', 'v')} FROM {hotpath.PRODUCT} p "
     f"WHERE p.id = v.product_id AND v.id = %(voucher)s AND v.uses_left = %(seen)s AND {hotpath.ALL_RULES} "
-    "RETURNING v.id), "
+    "RETURNING v.id, v.uses_left), "
     f"r AS ({_insert(Redemption, REDEMPTION_COLUMNS, 'u')}), "
     f"d AS ({_insert(DailyTotal, hotpath.DAILY_COLUMNS, 'u')}{hotpath.ADD_TO_DAILY_TOTAL}), "
     f"a AS ({_insert(Attempt, ATTEMPT_COLUMNS, 'u')}), "
-    f"e AS ({_insert(Event, EVENT_COLUMNS, 'u')}) "
-    "SELECT count(*) FROM u"
+    f"e AS ({_insert(Event, EVENT_COLUMNS, 'u')}), "
+    f"o AS (INSERT INTO {hotpath.ORDER_TOTAL} ({hotpath._ORDER_COLUMNS}) SELECT %(redemption_merchant)s, "
+    "%(order_channel)s, %(order_no)s, 0, 0, %(uses)s, 0, CASE WHEN u.uses_left = 0 THEN -1 ELSE 0 END, 0, "
+    f"%(redemption_value)s, %(redemption_at)s, %(redemption_at)s FROM u{hotpath.ADD_TO_ORDER_TOTAL}) "
+    "SELECT (SELECT count(*) FROM u), (SELECT vouchers FROM o)"
 )
 CHECKED = _insert(Attempt, ATTEMPT_COLUMNS)
 
@@ -256,6 +259,7 @@ async def redeem(request):
             cursor = await conn.execute(WRITE, {
                 **params, **hotpath.clock_params(now, member.merchant.tz),
                 "store": store.pk, "voucher": voucher.pk, "seen": seen,
+                "order_channel": voucher.channel, "order_no": voucher.order_no,
                 **_values("redemption", redemption, REDEMPTION_COLUMNS),
                 **{f"dailytotal_{name}": value for name, value in zip(hotpath.DAILY_COLUMNS, total)},
                 **_attempt_params(member, store, voucher, parsed, "redeem", "redeemed", now),
@@ -263,10 +267,20 @@ async def redeem(request):
             })
         except psycopg.errors.UniqueViolation:  # the same key, at the same moment
             raise Declined from None
-        if (await cursor.fetchone())[0] != 1:  # another redeem came between: the view decides
+        written, counted = await cursor.fetchone()
+        if written != 1:  # another redeem came between: the view decides
             raise Declined
+        if not counted:  # its order had no total yet (a voucher made outside the services)
+            await conn.execute(*_recount(voucher))
     events.push_from_loop(event, member.merchant.tz)
     return member, store, voucher, redemption
+
+
+def _recount(voucher):
+    """The statement that counts the voucher's order afresh (its row was just made by the delta)."""
+    match = "(v.channel = %s AND v.order_no = %s)"
+    pair = [voucher.channel, voucher.order_no]
+    return hotpath._RECOUNT.format(orders=match), [voucher.merchant_id, *pair, voucher.merchant_id, *pair]
 
 
 def _values(prefix, instance, names):

@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils.dateparse import parse_date, parse_datetime, parse_time
 
-from redemption.models import Attempt, DailyTotal, Event, Product, Redemption, Voucher
+from redemption.models import Attempt, DailyTotal, Event, OrderTotal, Product, Redemption, Voucher
 from staff.models import Membership, Store
 
 UTC = dt.timezone.utc
@@ -292,6 +292,84 @@ ADD_TO_DAILY_TOTAL = (
 )
 
 
+# An order's total (OrderTotal): what one redemption adds, the delta shared with the fast path's
+# WRITE; a missing row (a voucher made outside the services) comes back with vouchers = 0 and is
+# counted afresh by the caller.
+ORDER_TOTAL = OrderTotal._meta.db_table
+ORDER_KEY = ("merchant_id", "channel", "order_no")
+ORDER_FIGURES = ("vouchers", "uses_total", "uses_used", "voided", "open", "face_value_total", "redeemed_value",
+                 "first_at", "last_at")
+ADD_TO_ORDER_TOTAL = (
+    f" ON CONFLICT ({', '.join(ORDER_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{n} = {ORDER_TOTAL}.{n} + EXCLUDED.{n}" for n in ("uses_used", "open", "redeemed_value"))
+    + f", first_at = {_earliest(f'{ORDER_TOTAL}.first_at', 'EXCLUDED.first_at')}"
+    + f", last_at = {_latest(f'{ORDER_TOTAL}.last_at', 'EXCLUDED.last_at')}"
+    + f" RETURNING {ORDER_TOTAL}.vouchers"
+)
+_ORDER_COLUMNS = ", ".join((*ORDER_KEY, *ORDER_FIGURES))
+ADD_ORDER_USE = (
+    f"INSERT INTO {ORDER_TOTAL} ({_ORDER_COLUMNS}) VALUES (%(merchant)s, %(channel)s, %(order_no)s, 0, 0, %(uses)s, 0, "
+    f"%(opened)s, 0, %(value)s, %(at)s, %(at)s)" + ADD_TO_ORDER_TOTAL
+)
+
+
+def add_order_use(voucher, uses, value, at):
+    """Add one redemption of `voucher` (its uses_left as after it) to its order's total."""
+    params = {"merchant": voucher.merchant_id, "channel": voucher.channel, "order_no": voucher.order_no, "uses": uses,
+              "opened": -1 if voucher.uses_left == 0 else 0, "value": value, "at": _db_time(at)}
+    with connection.cursor() as cursor:
+        cursor.execute(ADD_ORDER_USE, params)
+        counted = cursor.fetchone()[0]
+    if not counted:
+        recount_orders(voucher.merchant_id, [(voucher.channel, voucher.order_no)])
+
+
+# An order counted afresh from its vouchers and standing redemptions.
+_RECOUNT = f"""
+INSERT INTO {ORDER_TOTAL} ({_ORDER_COLUMNS})
+SELECT o.merchant_id, o.channel, o.order_no, o.vouchers, o.uses_total, o.uses_used, o.voided, o.open,
+       o.face_value_total, COALESCE(u.value, 0), u.first_at, u.last_at
+FROM (
+    SELECT v.merchant_id, v.channel, v.order_no,
+           COUNT(*) - COUNT(n.id) AS vouchers,
+           SUM(v.uses_total - CASE WHEN n.id IS NULL THEN 0 ELSE v.uses_left END) AS uses_total,
+           SUM(v.uses_total - v.uses_left) AS uses_used,
+           SUM(CASE WHEN n.id IS NULL AND v.state = '{Voucher.State.VOIDED}' THEN 1 ELSE 0 END) AS voided,
+           SUM(CASE WHEN n.id IS NULL AND v.state <> '{Voucher.State.VOIDED}' AND v.uses_left > 0 THEN 1 ELSE 0 END) AS open,
+           SUM(CASE WHEN n.id IS NULL THEN p.face_value ELSE 0 END) AS face_value_total
+    FROM {VOUCHER} v
+    JOIN {PRODUCT} p ON p.id = v.product_id
+    LEFT JOIN {VOUCHER} n ON n.replaces_id = v.id
+    WHERE v.merchant_id = %s AND ({{orders}})
+    GROUP BY v.merchant_id, v.channel, v.order_no
+) o
+LEFT JOIN (
+    SELECT v.channel, v.order_no, MIN(r.at) AS first_at, MAX(r.at) AS last_at, SUM(r.value) AS value
+    FROM {REDEMPTION} r JOIN {VOUCHER} v ON v.id = r.voucher_id
+    WHERE v.merchant_id = %s AND r.reversed_at IS NULL AND ({{orders}})
+    GROUP BY v.channel, v.order_no
+) u ON u.channel = o.channel AND u.order_no = o.order_no
+WHERE 1 = 1
+ON CONFLICT ({', '.join(ORDER_KEY)}) DO UPDATE SET {', '.join(f"{n} = EXCLUDED.{n}" for n in ORDER_FIGURES)}
+"""
+
+
+def recount_orders(merchant_id, orders):
+    """Count these orders ((channel, order_no) pairs) afresh, each total's row locked first so that
+    redeems adding to it meanwhile are either counted here or add after."""
+    orders = sorted(set(orders))
+    for start in range(0, len(orders), 200):
+        chunk = orders[start : start + 200]
+        match = " OR ".join(["(v.channel = %s AND v.order_no = %s)"] * len(chunk))
+        pairs = [value for pair in chunk for value in pair]
+        with connection.cursor() as cursor:
+            if connection.features.has_select_for_update:
+                mine = match.replace("v.", "t.")
+                cursor.execute(f"SELECT t.id FROM {ORDER_TOTAL} t WHERE t.merchant_id = %s AND ({mine}) "
+                               "ORDER BY t.id FOR UPDATE", [merchant_id, *pairs])
+            cursor.execute(_RECOUNT.format(orders=match), [merchant_id, *pairs, merchant_id, *pairs])
+
+
 def daily_total_row(*, merchant_id, tz, store_id, staff_id, channel, uses, value, at):
     """What one redemption adds to its day's total, by DAILY_COLUMNS: its day is the merchant's."""
     return (merchant_id, at.astimezone(tz).date(), store_id, staff_id, channel, 1, uses, value, 0, 0, 0, at, at)
@@ -340,6 +418,7 @@ def create_redemption(*, merchant_id, voucher, store, staff, uses, at, idempoten
     total = daily_total_row(merchant_id=merchant_id, tz=staff.merchant.tz, store_id=store.pk, staff_id=staff.pk,
                             channel=voucher.channel, uses=uses, value=value, at=at)
     _insert(DailyTotal, dict(zip(DAILY_COLUMNS, total)), returning=False, suffix=ADD_TO_DAILY_TOTAL)
+    add_order_use(voucher, uses, value, at)
     return _saved(redemption, pk)
 
 

@@ -365,6 +365,41 @@ class VoucherLog(models.Model):
         indexes = [models.Index(fields=["voucher", "at"], name="voucher_log_by_voucher")]
 
 
+class OrderTotal(models.Model):
+    """One order (the vouchers of one merchant sharing channel and order number) added up: what the
+    orders list and its export read, instead of every voucher and redemption.
+
+    A voucher replaced by a reissue counts only for the uses it gave. Redeems add their deltas in
+    their own transaction, in both redeem paths (hotpath.ADD_TO_ORDER_TOTAL); everything else that
+    changes an order (issue, import, void, reissue, reversal) counts it again from its vouchers and
+    redemptions with the row locked (services.recount_orders). Deltas commute and the recount reads
+    after the lock, so neither loses the other's change.
+    """
+
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="+", db_index=False)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    order_no = models.CharField(max_length=64)
+    vouchers = models.IntegerField(default=0)
+    uses_total = models.IntegerField(default=0)
+    uses_used = models.IntegerField(default=0)
+    voided = models.IntegerField(default=0)
+    # Vouchers neither voided nor replaced that still have a use left.
+    open = models.IntegerField(default=0)
+    face_value_total = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+    redeemed_value = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+    # Of its standing redemptions.
+    first_at = models.DateTimeField(null=True)
+    last_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "channel", "order_no"], name="order_total_key"),
+        ]
+        # The orders list reads them the most recently redeemed first, and by ranges of days of the
+        # last redemption: index order_total_recent, made by migration 0012 (PostgreSQL's sorts
+        # empty last_at last, which SQLite's CREATE INDEX cannot say).
+
+
 # The results of an attempt that was not refused; every other result counts as a refused attempt.
 PASSED = ("redeemed", "redeemable", "found")
 

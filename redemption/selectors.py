@@ -5,11 +5,15 @@ import statistics
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Max, Min, Q, Sum
+from django.db.models import (
+    Aggregate, Case, CharField, Count, Exists, F, FloatField, Max, Min, OuterRef, Q, Sum, Value, When,
+)
 from django.utils import timezone
 
 from redemption import present
-from redemption.models import PASSED, Attempt, DailyTotal, Redemption, Voucher, VoucherStatus, status_filter
+from redemption.models import (
+    PASSED, Attempt, DailyTotal, OrderTotal, Redemption, Voucher, VoucherStatus, status_filter,
+)
 
 VOUCHER_STATUSES = tuple(VoucherStatus.values)
 
@@ -143,57 +147,17 @@ def product_stats(*, merchant, day_from, day_to):
 
 ORDER_STATUSES = ("unused", "partly", "redeemed", "voided")
 
-# One order's figures, over its vouchers (a voucher replaced by a reissue counts only for the uses
-# it gave; its replacement carries the rest) and its standing redemptions. Table and column names
-# from the models; {where} narrows the vouchers, {orders} the order keys, {having} the finished rows.
-_ORDERS_SQL = """
-WITH per_order AS {materialized} (
-    SELECT v.channel, v.order_no,
-           COUNT(*) - COUNT(n.id) AS vouchers,
-           SUM(v.uses_total - CASE WHEN n.id IS NULL THEN 0 ELSE v.uses_left END) AS uses_total,
-           SUM(v.uses_total - v.uses_left) AS uses_used,
-           SUM(CASE WHEN n.id IS NULL AND v.state = 'voided' THEN 1 ELSE 0 END) AS voided,
-           SUM(CASE WHEN n.id IS NULL AND v.state <> 'voided' AND v.uses_left > 0 THEN 1 ELSE 0 END) AS open,
-           SUM(CASE WHEN n.id IS NULL THEN p.face_value ELSE 0 END) AS face_value_total
-    FROM {voucher} v
-    JOIN {product} p ON p.id = v.product_id
-    LEFT JOIN {voucher} n ON n.replaces_id = v.id
-    WHERE v.merchant_id = %(merchant)s {where} {orders}
-    GROUP BY v.channel, v.order_no
-), used AS {materialized} (
-    SELECT v.channel, v.order_no, MIN(r.at) AS first_at, MAX(r.at) AS last_at, SUM(r.value) AS value
-    FROM {redemption} r JOIN {voucher} v ON v.id = r.voucher_id
-    WHERE r.merchant_id = %(merchant)s AND r.reversed_at IS NULL {where} {orders}
-    GROUP BY v.channel, v.order_no
-), orders AS (
-    SELECT o.*, u.first_at, u.last_at, COALESCE(u.value, 0) AS redeemed_value,
-           CASE WHEN o.voided = o.vouchers THEN 'voided' WHEN o.open = 0 THEN 'redeemed'
-                WHEN o.uses_used > 0 THEN 'partly' ELSE 'unused' END AS status
-    FROM per_order o LEFT JOIN used u ON u.channel = o.channel AND u.order_no = o.order_no
+# An order's status from its total (OrderTotal): voided when every voucher is, else redeemed when
+# none not voided has a use left, else partly when any use was made, else unused.
+ORDER_STATUS = Case(
+    When(voided=F("vouchers"), then=Value("voided")),
+    When(open=0, then=Value("redeemed")),
+    When(uses_used__gt=0, then=Value("partly")),
+    default=Value("unused"),
+    output_field=CharField(),
 )
-SELECT channel, order_no, vouchers, uses_total, uses_used, status, first_at, last_at, face_value_total,
-       redeemed_value, COUNT(*) OVER () AS total
-FROM orders WHERE 1 = 1 {having}
-ORDER BY last_at DESC {nulls_last}, order_no DESC, channel
-{limit}
-"""
-
-# The orders with a standing redemption in a range (or at some stores): found along the
-# redemptions' (merchant, at) index, so a day's orders do not cost a scan of every voucher.
-_REDEEMED_ORDERS = """
-    AND (v.channel, v.order_no) IN (
-        SELECT rv.channel, rv.order_no FROM {redemption} rr JOIN {voucher} rv ON rv.id = rr.voucher_id
-        WHERE rr.merchant_id = %(merchant)s {conditions})"""
-
-
-def _tables(sql):
-    return sql.format_map(_Tables())
-
-
-class _Tables(dict):
-    def __missing__(self, key):
-        names = {"voucher": Voucher, "product": Voucher.product.field.related_model, "redemption": Redemption}
-        return names[key]._meta.db_table if key in names else "{" + key + "}"
+ORDER_FIELDS = ("channel", "order_no", "vouchers", "uses_total", "uses_used", "status", "first_at", "last_at",
+                "face_value_total", "redeemed_value")
 
 
 def _order_keys(merchant, q):
@@ -208,80 +172,40 @@ def order_list(*, member, channel=None, status=None, day_from=None, day_to=None,
     """The merchant's orders (vouchers sharing channel and order number) with their figures, the
     most recently redeemed first, as dicts; `page` is (offset, limit) or None for all. Returns
     (rows, total). `day_from`/`day_to` filter by the last standing redemption's local day; a
-    manager sees the orders with a standing redemption in their stores."""
-    params = {"merchant": member.merchant_id}
-    where, orders, having = [], [], []
+    manager sees the orders with a standing redemption in their stores. Read from the orders'
+    totals (OrderTotal), so a page costs the same over a thousand orders or a million redemptions."""
+    orders = OrderTotal.objects.filter(merchant_id=member.merchant_id)
     if channel:
-        where.append("AND v.channel = %(channel)s")
-        params["channel"] = channel
+        orders = orders.filter(channel=channel)
     if q is not None:
-        keys = _order_keys(member.merchant_id, q) or [("", "")]
-        pairs = []
-        for i, (key_channel, order_no) in enumerate(keys):
-            params[f"c{i}"], params[f"o{i}"] = key_channel, order_no
-            pairs.append(f"(v.channel = %(c{i})s AND v.order_no = %(o{i})s)")
-        where.append("AND (" + " OR ".join(pairs) + ")")
+        keys = _order_keys(member.merchant_id, q)
+        named = Q(pk__in=[])
+        for key_channel, order_no in keys:
+            named |= Q(channel=key_channel, order_no=order_no)
+        orders = orders.filter(named)
     start, end = day_bounds(day_from, day_to, member.merchant.tz)
-    conditions = ["AND rr.reversed_at IS NULL"]
     if start:
-        conditions.append("AND rr.at >= %(start)s")
-        having.append("AND last_at >= %(start)s")
-        params["start"] = start
+        orders = orders.filter(last_at__gte=start)
     if end:
-        conditions.append("AND rr.at < %(end)s")
-        having.append("AND last_at < %(end)s")
-        params["end"] = end
-    if start or end:
-        orders.append(_REDEEMED_ORDERS.format(conditions=" ".join(conditions), redemption="{redemption}", voucher="{voucher}"))
+        orders = orders.filter(last_at__lt=end)
     if not member.is_owner:
-        params["stores"] = tuple(member.store_ids()) or (0,)
-        stores = "AND rr.reversed_at IS NULL AND rr.store_id IN %(stores)s"
-        orders.append(_REDEEMED_ORDERS.format(conditions=stores, redemption="{redemption}", voucher="{voucher}"))
+        in_their_stores = Redemption.objects.filter(
+            merchant_id=OuterRef("merchant_id"), voucher__channel=OuterRef("channel"),
+            voucher__order_no=OuterRef("order_no"), reversed_at=None, store_id__in=member.store_ids(),
+        )
+        orders = orders.filter(Exists(in_their_stores))
     if status:
-        having.append("AND status = %(status)s")
-        params["status"] = status
-    limit = ""
+        orders = orders.alias(status=ORDER_STATUS).filter(status=status)
+    total = orders.count()
+    orders = orders.annotate(status=ORDER_STATUS).order_by(F("last_at").desc(nulls_last=True), "-order_no", "channel")
     if page:
-        limit = "LIMIT %(limit)s OFFSET %(offset)s"
-        params["offset"], params["limit"] = page
-    sql = _tables(_ORDERS_SQL).format(
-        where=" ".join(where), orders=_tables(" ".join(orders)), having=" ".join(having), limit=limit,
-        nulls_last="NULLS LAST",
-        # Each part computed once: with the status filter PostgreSQL guesses a single order and would
-        # aggregate the redemptions again for every order found.
-        materialized="MATERIALIZED" if connection.vendor == "postgresql" else "",
-    )
-    sql, params = _expand_in(sql, params)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [c[0] for c in cursor.description]
-        rows = [dict(zip(names, values)) for values in cursor.fetchall()]
-    total = rows[0]["total"] if rows else 0
+        offset, limit = page
+        orders = orders[offset : offset + limit]
+    rows = list(orders.values(*ORDER_FIELDS))
     for row in rows:
-        del row["total"]
-        for name in ("first_at", "last_at"):
-            row[name] = _moment(row[name])
         for name in ("face_value_total", "redeemed_value"):
-            row[name] = _money(Decimal(str(row[name] or 0)))
+            row[name] = _money(Decimal(row[name] or 0))
     return rows, total
-
-
-def _expand_in(sql, params):
-    """`IN %(name)s` with a tuple, written out as one placeholder per value (SQLite takes no tuples)."""
-    for name, value in list(params.items()):
-        if isinstance(value, tuple):
-            del params[name]
-            names = [f"{name}_{i}" for i in range(len(value))]
-            params.update(zip(names, value))
-            sql = sql.replace(f"%({name})s", "(" + ", ".join(f"%({n})s" for n in names) + ")")
-    return sql, params
-
-
-def _moment(value):
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    moment = dt.datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def daily_statement(*, member, day_from, day_to, channel=None, store=None):

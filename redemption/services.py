@@ -405,6 +405,7 @@ def redemption_reverse(*, member: Membership, redemption_id, reason="") -> Redem
                           output_field=Voucher._meta.get_field("day_uses")),
         )
         _take_off_daily_total(redemption, member.merchant.tz)
+        hotpath.recount_orders(redemption.merchant_id, [(redemption.voucher.channel, redemption.voucher.order_no)])
         redemption.reversed_at, redemption.reversed_by, redemption.reverse_reason = now, member, reason[:200]
         redemption.voucher.uses_left += redemption.uses
         events.emit(
@@ -468,6 +469,7 @@ def voucher_void(*, member: Membership, voucher_id, reason="") -> Voucher:
         raise Refusal("voided", voucher, voided_at=voucher.voided_at)
     voucher.state, voucher.voided_at, voucher.void_reason = Voucher.State.VOIDED, timezone.now(), reason[:200]
     voucher.save(update_fields=["state", "voided_at", "void_reason"])
+    hotpath.recount_orders(voucher.merchant_id, [(voucher.channel, voucher.order_no)])
     _log(member, voucher, VoucherLog.Action.VOIDED, voucher.void_reason, at=voucher.voided_at)
     events.emit(member.merchant, "voucher.voided", voucher=voucher, reason=voucher.void_reason)
     return voucher
@@ -500,6 +502,7 @@ def voucher_reissue(*, member: Membership, voucher_id, reason="") -> tuple[Vouch
         buyer_phone=old.buyer_phone, uses_total=old.uses_left, uses_left=old.uses_left,
         valid_from=old.valid_from, valid_until=old.valid_until, replaces=old,
     )
+    hotpath.recount_orders(old.merchant_id, [(old.channel, old.order_no)])
     _log(member, old, VoucherLog.Action.REISSUED, codes.mask(new.code))
     return old, new
 
@@ -533,6 +536,7 @@ def voucher_issue(*, product: Product, order_no, channel="manual", quantity=1, b
         try:
             with transaction.atomic():
                 Voucher.objects.bulk_create(vouchers)
+                hotpath.recount_orders(merchant.pk, [(channel, order_no)])
         except IntegrityError:
             # Either the same order was issued at the same moment (answer with its vouchers),
             # or, once in a blue moon, a random code collided (draw again).
@@ -624,6 +628,7 @@ def voucher_import(*, product: Product, raw: bytes) -> int:
         try:
             with transaction.atomic():
                 hotpath.bulk_insert(Voucher, rows)
+                hotpath.recount_orders(merchant.pk, {(row["channel"], row["order_no"]) for row in rows})
             return len(rows)
         except IntegrityError:
             # Another import or issue took the same order lines (or codes) at this very moment:

@@ -10,8 +10,8 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from redemption import services
-from redemption.models import Product
+from redemption import hotpath, services
+from redemption.models import OrderTotal, Product
 from staff.models import Role, Store
 from staff import lockout
 from staff.services import merchant_create, staff_create
@@ -134,9 +134,13 @@ def issue():
         vouchers, _ = services.voucher_issue(product=product, order_no=f"T-{next(counter)}")
         voucher = vouchers[0]
         if overrides:
+            issued_as = (voucher.channel, voucher.order_no)
             for name, value in overrides.items():
                 setattr(voucher, name, value)
             voucher.save()
+            # Moved to another channel or order: its order's total moves with it.
+            OrderTotal.objects.filter(merchant_id=voucher.merchant_id, channel=issued_as[0], order_no=issued_as[1]).delete()
+            hotpath.recount_orders(voucher.merchant_id, [(voucher.channel, voucher.order_no)])
         return voucher
 
     return issue

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from redemption import cipher, services
+from redemption import cipher, hotpath, services
 from redemption.models import Voucher, VoucherLog
 from redemption.reasons import Refusal
 from tests.conftest import PASSWORD
@@ -73,6 +73,7 @@ def test_orders_filter_by_channel_status_last_redemption_day_and_search(api, oli
     last_week = timezone.now() - dt.timedelta(days=7)
     services.voucher_redeem(member=carol, raw_code=old.code)
     old.redemptions.update(at=last_week)
+    hotpath.recount_orders(old.merchant_id, [(old.channel, old.order_no)])  # the order as of last week
     client = api(olivia)
 
     def numbers(**query):
@@ -92,6 +93,7 @@ def test_an_order_is_listed_by_the_day_of_its_last_standing_redemption(api, oliv
     pass_ = order(wash, "PDD-LATE")[0]
     first = services.voucher_redeem(member=carol, raw_code=pass_.code).redemption
     first.__class__.objects.filter(pk=first.pk).update(at=timezone.now() - dt.timedelta(days=3))
+    hotpath.recount_orders(pass_.merchant_id, [(pass_.channel, pass_.order_no)])
     services.voucher_redeem(member=carol, raw_code=pass_.code)
     three_days_ago = (timezone.localdate() - dt.timedelta(days=3)).isoformat()
     client = api(olivia)

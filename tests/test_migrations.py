@@ -199,3 +199,37 @@ def test_an_upgrade_encrypts_the_card_passwords_and_keeps_every_voucher(migrator
     back = migrator.apply_tested_migration(BEFORE_ENCRYPTION)
     restored = dict(back.apps.get_model("redemption", "Voucher").objects.values_list("code", "password"))
     assert restored == {code: password for code, (_pk, password) in before.items()}
+
+
+def test_an_upgrade_fills_the_rules_counters_and_the_order_totals(migrator):
+    old = migrator.apply_initial_migration(TOTALS)
+    get = old.apps.get_model
+    User, Merchant, Store, Membership = (get("auth", "User"), get("staff", "Merchant"), get("staff", "Store"),
+                                         get("staff", "Membership"))
+    Product, Voucher, Redemption = get("redemption", "Product"), get("redemption", "Voucher"), get("redemption", "Redemption")
+    shop = Merchant.objects.create(name="洗车行", time_zone="Asia/Shanghai")
+    east = Store.objects.create(merchant=shop, name="东店")
+    zhang = Membership.objects.create(user=User.objects.create(username="zhang"), merchant=shop, display_name="小张")
+    wash = Product.objects.create(merchant=shop, name="洗车 5 次卡", face_value=Decimal("100.00"), uses_per_voucher=5)
+    family = [Voucher.objects.create(merchant=shop, product=wash, code=f"FAM{n}", token=f"FAM{n}" * 6, channel="pdd",
+                                     order_no="PDD-9", line=n, uses_total=5, uses_left=5 - n, buyer_phone="138 0013-8000")
+              for n in (1, 2)]
+    for at in (utc(2026, 11, 20, 15, 0), utc(2026, 11, 20, 17, 0), utc(2026, 11, 21, 1, 0)):  # 23:00 20th; 01:00, 09:00 21st
+        Redemption.objects.create(merchant=shop, voucher=family[1], store=east, staff=zhang, uses=1, value=20, at=at)
+    Redemption.objects.create(merchant=shop, voucher=family[0], store=east, staff=zhang, uses=1, value=20,
+                              at=utc(2026, 11, 21, 2, 0))
+    Redemption.objects.create(merchant=shop, voucher=family[0], store=east, staff=zhang, uses=1, value=20,
+                              at=utc(2026, 11, 21, 3, 0), reversed_at=utc(2026, 11, 21, 4, 0))
+
+    new = migrator.apply_tested_migration([("redemption", "0012_order_totals")])
+    get = new.apps.get_model
+    counters = {v.code: (v.day_uses, v.day_uses_on, v.last_used_at, v.buyer_phone)
+                for v in get("redemption", "Voucher").objects.all()}
+    assert counters == {
+        "FAM1": (1, dt.date(2026, 11, 21), utc(2026, 11, 21, 2, 0), "13800138000"),
+        "FAM2": (2, dt.date(2026, 11, 21), utc(2026, 11, 21, 1, 0), "13800138000"),
+    }
+    [total] = get("redemption", "OrderTotal").objects.all()
+    assert (total.channel, total.order_no, total.vouchers, total.uses_total, total.uses_used, total.open) == (
+        "pdd", "PDD-9", 2, 10, 3, 2)
+    assert (total.redeemed_value, total.first_at, total.last_at) == (80, utc(2026, 11, 20, 15, 0), utc(2026, 11, 21, 2, 0))

@@ -336,9 +336,10 @@ def test_redeem_is_a_handful_of_queries(api, carol, meal, issue, django_assert_m
     vouchers = [issue(meal) for _ in range(2)]
     client = api(carol)
     redeem(client, vouchers[0].code)
-    # 9 statements (token+member, store, key replay, locked read, update, redemption, its day's total,
-    # attempt, event) plus SAVEPOINT/RELEASE, which stand in for BEGIN/COMMIT inside the test's own transaction.
-    with django_assert_max_num_queries(11):
+    # 10 statements (token+member, store, key replay, locked read, update, redemption, its day's total,
+    # its order's total, attempt, event) plus SAVEPOINT/RELEASE, which stand in for BEGIN/COMMIT inside
+    # the test's own transaction.
+    with django_assert_max_num_queries(12):
         assert redeem(client, vouchers[1].code, idempotency_key="q").status_code == 200
     with django_assert_max_num_queries(7):
         assert check(client, vouchers[1].code).status_code == 409
