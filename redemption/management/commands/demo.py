@@ -52,7 +52,7 @@ class Command(BaseCommand):
         )
         wash = Product.objects.create(
             merchant=merchant, name="精洗 5 次卡", face_value=Decimal("150.00"), uses_per_voucher=5, valid_days=180,
-            instructions="每次洗车核销一次，共 5 次。",
+            instructions="每次洗车核销一次，共 5 次。每天限用 2 次。", max_uses_per_day=2,
         )
         tea = Product.objects.create(
             merchant=merchant, name="下午茶券（仅滨江店）", face_value=Decimal("39.90"), valid_days=14,
@@ -70,7 +70,13 @@ class Command(BaseCommand):
         yesterday = timezone.now() - dt.timedelta(days=1)
         Voucher.objects.filter(pk=expired[0].pk).update(valid_until=yesterday)
         voided, _ = services.voucher_issue(product=meal, order_no="YZ-REFUND-0001", channel="youzan")
-        Voucher.objects.filter(pk=voided[0].pk).update(state=Voucher.State.VOIDED, voided_at=timezone.now())
+        services.voucher_void(member=owner, voucher_id=voided[0].pk, reason="退款")
+        # A family's order of three meals: scan any one of them and redeem all three in one tap.
+        services.voucher_issue(product=meal, order_no="PDD-261130-00031415", channel="pdd", quantity=3,
+                               buyer_phone="13800138000")
+        # 人民路店 keeps serving through a Wi-Fi outage, within the caps.
+        Store.objects.filter(pk=renmin.pk).update(offline_enabled=True, offline_max_redemptions=30,
+                                                  offline_max_value=Decimal("300.00"))
         return owner
 
     def report(self, owner):
