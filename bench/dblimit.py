@@ -40,8 +40,8 @@ def run(url, seed, clients, seconds, region):
 def fresh_check(url):
     """(redemptions on pgbench vouchers, pgbench vouchers used up): equal when no voucher was hit twice."""
     sql = """SELECT (SELECT count(*) FROM redemption_redemption r JOIN redemption_voucher v ON v.id = r.voucher_id
-                     WHERE v.order_no = 'PGBENCH'),
-                    (SELECT count(*) FROM redemption_voucher WHERE order_no = 'PGBENCH' AND uses_left = 0)"""
+                     WHERE v.code LIKE 'PGB%'),
+                    (SELECT count(*) FROM redemption_voucher WHERE code LIKE 'PGB%' AND uses_left = 0)"""
     out = subprocess.run(["psql", "-Atc", sql], env=pg_env(url), capture_output=True, text=True, check=True)
     redemptions, used = out.stdout.strip().split("|")
     return int(redemptions), int(used)

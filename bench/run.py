@@ -204,7 +204,7 @@ def meta(args, quiet):
         "pgbench_note": (
             f"`{dblimit.PGBENCH} -n -f bench/redeem.pgbench -c N -j 2 -T {args.duration}`: the SQL of one "
             "redeem as the app sends it (auth lookup, store lookup, then in one transaction the voucher "
-            "SELECT ... FOR UPDATE, the conditional UPDATE, the three INSERTs and the day total's upsert), "
+            "SELECT ... FOR UPDATE, the conditional UPDATE, the three INSERTs and the day and order totals' upserts), "
             "each transaction on a fresh voucher; no Python, no HTTP, no Redis."
         ),
     }
