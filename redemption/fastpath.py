@@ -271,16 +271,9 @@ async def redeem(request):
         if written != 1:  # another redeem came between: the view decides
             raise Declined
         if not counted:  # its order had no total yet (a voucher made outside the services)
-            await conn.execute(*_recount(voucher))
+            await conn.execute(*hotpath.recount_statement(voucher.merchant_id, [(voucher.channel, voucher.order_no)]))
     events.push_from_loop(event, member.merchant.tz)
     return member, store, voucher, redemption
-
-
-def _recount(voucher):
-    """The statement that counts the voucher's order afresh (its row was just made by the delta)."""
-    match = "(v.channel = %s AND v.order_no = %s)"
-    pair = [voucher.channel, voucher.order_no]
-    return hotpath._RECOUNT.format(orders=match), [voucher.merchant_id, *pair, voucher.merchant_id, *pair]
 
 
 def _values(prefix, instance, names):

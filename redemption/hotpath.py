@@ -354,20 +354,28 @@ ON CONFLICT ({', '.join(ORDER_KEY)}) DO UPDATE SET {', '.join(f"{n} = EXCLUDED.{
 """
 
 
+def _orders_match(orders, alias):
+    return " OR ".join([f"({alias}.channel = %s AND {alias}.order_no = %s)"] * len(orders))
+
+
+def recount_statement(merchant_id, orders):
+    """(sql, params) counting these orders ((channel, order_no) pairs) afresh."""
+    pairs = [value for pair in orders for value in pair]
+    return _RECOUNT.format(orders=_orders_match(orders, "v")), [merchant_id, *pairs, merchant_id, *pairs]
+
+
 def recount_orders(merchant_id, orders):
     """Count these orders ((channel, order_no) pairs) afresh, each total's row locked first so that
     redeems adding to it meanwhile are either counted here or add after."""
     orders = sorted(set(orders))
     for start in range(0, len(orders), 200):
         chunk = orders[start : start + 200]
-        match = " OR ".join(["(v.channel = %s AND v.order_no = %s)"] * len(chunk))
-        pairs = [value for pair in chunk for value in pair]
         with connection.cursor() as cursor:
             if connection.features.has_select_for_update:
-                mine = match.replace("v.", "t.")
-                cursor.execute(f"SELECT t.id FROM {ORDER_TOTAL} t WHERE t.merchant_id = %s AND ({mine}) "
-                               "ORDER BY t.id FOR UPDATE", [merchant_id, *pairs])
-            cursor.execute(_RECOUNT.format(orders=match), [merchant_id, *pairs, merchant_id, *pairs])
+                pairs = [value for pair in chunk for value in pair]
+                cursor.execute(f"SELECT t.id FROM {ORDER_TOTAL} t WHERE t.merchant_id = %s AND "
+                               f"({_orders_match(chunk, 't')}) ORDER BY t.id FOR UPDATE", [merchant_id, *pairs])
+            cursor.execute(*recount_statement(merchant_id, chunk))
 
 
 def daily_total_row(*, merchant_id, tz, store_id, staff_id, channel, uses, value, at):

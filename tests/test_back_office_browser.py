@@ -3,14 +3,10 @@ orders, read the day's net per platform, and print one disputed voucher's histor
 
 import csv
 import io
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import chromium_path as need_chromium
-from tests.test_dashboard_browser import CHROMIUM, FLAGS, PASSWORD, ROOT, call, free_port, manage, stop, wait_until_up
+from tests.test_dashboard_browser import CHROMIUM, FLAGS, PASSWORD, app_server, call
 
 pytestmark = pytest.mark.browser
 
@@ -41,22 +37,8 @@ def seed(base):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    need_chromium()
-    database = tmp_path_factory.mktemp("backoffice") / "db.sqlite3"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "REDIS_URL": "", "DEBUG": "true",
-           "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", "OWNER_PASSWORD": PASSWORD}
-    manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "create_merchant", "Acme", "--owner", "olivia", "--password-env", "OWNER_PASSWORD")
-    base = f"http://127.0.0.1:{free_port()}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", base.rsplit(":", 1)[1], "config.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        wait_until_up(base, proc)
+    with app_server(tmp_path_factory, "backoffice") as base:
         yield {"base": base, **seed(base)}
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="module", params=[{"width": 390, "height": 844}, {"width": 1280, "height": 800}],

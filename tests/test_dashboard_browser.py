@@ -4,8 +4,8 @@ show up live, without a reload.
 The live feed needs WebSockets, which the WSGI live_server cannot serve, so daphne runs in a
 subprocess on a SQLite file of its own, migrated and seeded here through the public API."""
 
+import contextlib
 import datetime
-import datetime as dt
 import json
 import os
 import socket
@@ -79,10 +79,11 @@ def seed(base):
     return {"clerk": clerk, "owner": owner, "east": east, "codes": [v["code"] for v in vouchers]}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextlib.contextmanager
+def app_server(tmp_path_factory, name):
+    """A daphne of the app on a fresh SQLite database with the merchant Acme (owner olivia): its base URL."""
     need_chromium()
-    database = tmp_path_factory.mktemp("dashboard") / "db.sqlite3"
+    database = tmp_path_factory.mktemp(name) / "db.sqlite3"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "REDIS_URL": "", "DEBUG": "true",
            "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", "OWNER_PASSWORD": PASSWORD}
     manage(env, "migrate", "--noinput", "-v0")
@@ -94,9 +95,15 @@ def server(tmp_path_factory):
     )
     try:
         wait_until_up(base, proc)
-        yield {"base": base, **seed(base)}
+        yield base
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with app_server(tmp_path_factory, "dashboard") as base:
+        yield {"base": base, **seed(base)}
 
 
 def stop(proc):
@@ -217,7 +224,7 @@ def test_the_offline_tab_shows_each_phone_and_the_owner_settles_a_conflict(page,
     urllib.request.urlopen(snapshot, timeout=10).close()
     code = next(codes)
     assert redeem(server, code)["result"] == "redeemed"  # used online meanwhile
-    scanned = dt.datetime.now(dt.timezone.utc).isoformat()
+    scanned = datetime.datetime.now(datetime.UTC).isoformat()
     uploaded = call(base, "/api/v1/offline/upload/", {"device": "phone-east-1", "items": [
         {"idempotency_key": "k-1", "code": code, "scanned_at": scanned}]}, server["clerk"])
     assert uploaded["results"][0]["result"] == "already_redeemed"

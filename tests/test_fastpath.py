@@ -156,3 +156,16 @@ def test_a_check_of_an_order_of_several_lists_the_order(server, carol, meal):
     assert [v["id"] for v in checked[1]["order"]["vouchers"]] == sorted(v.pk for v in vouchers)
     single = services.voucher_issue(product=meal, order_no="PDD-78", channel="pdd")[0][0]
     assert "order" not in post(server, "/api/v1/check/", token, {"code": single.code})[1]
+
+
+def test_a_voucher_made_outside_the_services_gets_its_order_counted_on_its_first_redeem(server, carol, meal):
+    from redemption.models import OrderTotal, Voucher
+
+    token = Token.objects.create(user=carol.user).key
+    voucher = Voucher.objects.create(merchant=meal.merchant, product=meal, code="8888000011112222", order_no="ADMIN-1",
+                                     uses_total=1, uses_left=1)
+    assert not OrderTotal.objects.filter(order_no="ADMIN-1").exists()
+    assert post(server, "/api/v1/redeem/", token, {"code": voucher.code})[0] == 200
+    total = OrderTotal.objects.get(order_no="ADMIN-1")
+    assert (total.vouchers, total.uses_used, total.open) == (1, 1, 0)
+    assert_totals_add_up()

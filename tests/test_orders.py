@@ -1,7 +1,6 @@
 """Whole orders at the counter: one code shown, every voucher of the order listed, redeemed in one
 tap, all or none."""
 
-import threading
 from collections import Counter
 
 import pytest

@@ -2,13 +2,11 @@
 says when the voucher can be used next, in the merchant's time zone."""
 
 import datetime as dt
-import threading
 import zoneinfo
 from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from redemption import services
