@@ -266,6 +266,8 @@ LIVE_FEED_SWEEP = envfloat("LIVE_FEED_SWEEP", 2.0)
 LIVE_FEED_SETTLE = 30
 # Offline at the counter: the most vouchers one snapshot carries (the newest first).
 OFFLINE_SNAPSHOT_MAX = envint("OFFLINE_SNAPSHOT_MAX", 20000)
+# Open conflicts one device may leave for the owner; past them a refused item is answered, not kept.
+OFFLINE_OPEN_CONFLICTS_MAX = envint("OFFLINE_OPEN_CONFLICTS_MAX", 200)
 
 # Threads that run the counter's check and redeem in each server process (redemption.api.threads):
 # one per pooled database connection.

@@ -126,7 +126,11 @@ def mask(code, keep=4):
 
 
 def mask_phone(phone):
-    digits = "".join(ch for ch in phone if ch.isdigit())
+    digits = "".join(ch for ch in unicodedata.normalize("NFKC", phone) if ch.isdigit())
+    # A mainland mobile with its country code (+86, 0086) masks as it is dialled at home: 139****0003.
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) == len(prefix) + 11 and digits[len(prefix)] == "1":
+            digits = digits[len(prefix):]
     if len(digits) >= 7:
         return digits[:3] + "****" + digits[-4:]
     return "****" if digits else ""

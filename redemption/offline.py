@@ -15,6 +15,7 @@ the caps they set.
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 
 from django.conf import settings
@@ -25,10 +26,9 @@ from django.utils import timezone
 from redemption import codes, events, hotpath, services
 from redemption.models import Attempt, OfflineConflict, OfflineSnapshot, Redemption, Voucher
 from redemption.reasons import Refusal
-from staff.models import Membership
+from staff.models import Membership, StoreOfflineRule
 
-# A device clock ahead of the server's is taken as the server's: nothing is scanned in the future.
-CLOCK_SKEW = dt.timedelta(minutes=5)
+log = logging.getLogger(__name__)
 
 
 def code_hash(key, code):
@@ -66,7 +66,9 @@ def snapshot(*, member: Membership, store_id=None, device="", pending=0):
 def upload(*, member: Membership, device, items, pending=0):
     """Redeem what a device took offline, in the order it took them. Each item answers
     {"idempotency_key", "result", "redemption"?}; an item sent again answers as it did the first
-    time and redeems nothing twice."""
+    time and redeems nothing twice. An item that names no voucher of the merchant is a guess, as
+    at the counter: it counts towards the same lock-out, and a locked-out member's items answer
+    `throttled` and stay on the phone."""
     results = [_upload_one(member, device, item) for item in items]
     now = timezone.now()
     latest = OfflineSnapshot.objects.filter(staff=member, device=device).order_by("-issued_at").first()
@@ -77,34 +79,69 @@ def upload(*, member: Membership, device, items, pending=0):
 
 def _upload_one(member, device, item):
     key = item["idempotency_key"]
-    earlier = _answered(member, key)
-    if earlier:
-        return earlier
+    try:
+        with transaction.atomic():
+            # One item of a member at a time, from whichever of their devices: the same key sent
+            # at once from two phones has one outcome, and items count against caps in turn.
+            member.throttled_until = (
+                Membership.objects.select_for_update().filter(pk=member.pk).values_list("throttled_until", flat=True)[0]
+            )
+            earlier = _answered(member, key)
+            if earlier:
+                return earlier
+            left = member.throttled_for()
+            if left:
+                return {"idempotency_key": key, "result": "throttled", "retry_after": left}
+            return _judge(member, device, item)
+    except IntegrityError:
+        # The key was taken by a redeem at the counter that committed meanwhile: its answer is ours.
+        return _answered(member, key) or {"idempotency_key": key, "result": "invalid_request"}
+
+
+def _judge(member, device, item):
+    key, uses = item["idempotency_key"], item["uses"]
     try:
         store = services.resolve_store(member, item.get("store"))
     except Refusal as refusal:
         return {"idempotency_key": key, "result": refusal.reason}
     scanned_at = min(item["scanned_at"], timezone.now())
-    try:
-        parsed = codes.parse(item["code"])
-    except codes.InvalidCode:
-        parsed = None
+    held = (
+        OfflineSnapshot.objects
+        .filter(store=store, staff=member, device=device, issued_at__lte=scanned_at, expires_at__gte=scanned_at)
+        .order_by("-issued_at").first()
+    )
+    parsed = _parsed(item["code"])
+    # Judged as it would have been when scanned: valid then, within the rules then; its uses as now.
+    voucher = parsed and services._find(member, store, parsed, uses=uses, now=scanned_at, lock=True)
+    if not voucher:
+        return _guess(member, store, item, parsed, held)
     try:
         with transaction.atomic():
-            # A code or the buyer page's QR; a live QR cannot have been judged offline.
-            if parsed is None or parsed.is_live:
-                raise Refusal("invalid_code")
-            redemption = _redeem_offline(member, store, parsed, item["uses"], key, scanned_at, device)
-        if isinstance(redemption, dict):  # the same item, answered meanwhile by another upload
-            return redemption
+            redemption = _redeem_offline(member, store, held, parsed, voucher, uses, key, scanned_at, device)
         return {"idempotency_key": key, "result": "redeemed", "redemption": redemption}
-    except IntegrityError:
-        # The same item, uploaded twice at the same moment: the other upload's answer is ours.
-        return _answered(member, key) or {"idempotency_key": key, "result": "invalid_request"}
     except Refusal as refusal:
-        return _answered(member, key) or _conflict(
-            member, store, device, item, parsed, refusal.voucher, refusal.reason, scanned_at
-        )
+        return _conflict(member, store, device, item, voucher, refusal.reason, scanned_at)
+
+
+def _parsed(code):
+    """The code as parsed, or None: a live QR cannot have been judged offline, so it names nothing."""
+    try:
+        parsed = codes.parse(code)
+    except codes.InvalidCode:
+        return None
+    return None if parsed.is_live else parsed
+
+
+def _guess(member, store, item, parsed, held):
+    """An item naming no voucher of the merchant: logged, counted and shown as at the counter. A
+    device that held no snapshot hears `offline_cap` for it, as for any item it sends, so its
+    answers never tell a real code from a made-up one."""
+    refusal = Refusal("not_found" if parsed else "invalid_code")
+    try:
+        services._refused(member, store, parsed, Attempt.Kind.REDEEM, refusal, raw=str(item["code"]))
+    except Refusal:
+        pass
+    return {"idempotency_key": item["idempotency_key"], "result": refusal.reason if held else "offline_cap"}
 
 
 def _answered(member, key):
@@ -120,64 +157,67 @@ def _answered(member, key):
     return None
 
 
-def _redeem_offline(member, store, parsed, uses, key, scanned_at, device):
-    # The snapshot the device held when it scanned, locked: two uploads of one device at once
-    # count against its caps one after the other.
-    held = (
-        OfflineSnapshot.objects.select_for_update()
-        .filter(store=store, staff=member, device=device, issued_at__lte=scanned_at, expires_at__gte=scanned_at)
-        .order_by("-issued_at").first()
-    )
-    # The same item sent twice at once waited for that lock: the first one's answer is this one's.
-    earlier = held and _answered(member, key)
-    if earlier:
-        return earlier
-    # Judged as it would have been when scanned: valid then, within the rules then; its uses as now.
-    voucher = services._find(member, store, parsed, uses=uses, now=scanned_at, lock=True)
-    if voucher is None:
-        raise Refusal("not_found")
-    try:
-        services._guard(voucher, member, scanned_at, uses=uses)
-        value = hotpath.redemption_value(voucher.product, uses)
-        if held is None or _over_caps(held, member, store, device, value):
-            raise Refusal("offline_cap")
-    except Refusal as refusal:
-        refusal.voucher = voucher
-        raise
+def _redeem_offline(member, store, held, parsed, voucher, uses, key, scanned_at, device):
+    # No snapshot held when scanned: nothing the device took counts, whatever the voucher's state.
+    if held is None:
+        raise Refusal("offline_cap")
+    services._guard(voucher, member, scanned_at, uses=uses)
+    enabled, max_redemptions, max_value = _rule_when_scanned(held, store, scanned_at)
+    if not enabled:
+        raise Refusal("offline_disabled")
+    if _over_caps(held, member, store, device, hotpath.redemption_value(voucher.product, uses),
+                  max_redemptions, max_value):
+        raise Refusal("offline_cap")
     return services._take(member, store, parsed, voucher, uses, timezone.now(), key, scanned_at=scanned_at,
                           device=device)
 
 
-def _over_caps(held, member, store, device, value):
+def _rule_when_scanned(held, store, scanned_at):
+    """(enabled, max redemptions, max value) at the moment of the scan: the snapshot's caps, unless
+    the owner changed the switch or the caps after the snapshot was fetched and before the scan;
+    then that change holds too (a phone cannot keep caps the owner has since lowered)."""
+    changed = (
+        StoreOfflineRule.objects.filter(store=store, since__gt=held.issued_at, since__lte=scanned_at)
+        .order_by("-since").first()
+    )
+    if changed is None:
+        return True, held.max_redemptions, held.max_value
+    return changed.enabled, min(held.max_redemptions, changed.max_redemptions), min(held.max_value, changed.max_value)
+
+
+def _over_caps(held, member, store, device, value, max_redemptions, max_value):
     taken = Redemption.objects.filter(
         staff=member, store=store, device=device, offline=True,
         scanned_at__gte=held.issued_at, scanned_at__lte=held.expires_at,
     ).aggregate(n=Count("id"), value=Sum("value"))
-    return taken["n"] + 1 > held.max_redemptions or (taken["value"] or 0) + value > held.max_value
+    return taken["n"] + 1 > max_redemptions or (taken["value"] or 0) + value > max_value
 
 
-def _conflict(member, store, device, item, parsed, voucher, reason, scanned_at):
-    masked = (voucher and codes.mask(voucher.code)) or (parsed and parsed.masked) or codes.mask(str(item["code"])[:40])
-    try:
-        conflict = OfflineConflict.objects.create(
-            merchant_id=member.merchant_id, store=store, staff=member, device=device[:64], voucher=voucher,
-            idempotency_key=item["idempotency_key"], code_masked=masked[:40], uses=item["uses"], result=reason,
-            scanned_at=scanned_at,
-        )
-    except IntegrityError:
-        return _answered(member, item["idempotency_key"])
+def _conflict(member, store, device, item, voucher, reason, scanned_at):
+    """Keep a refused item for the owner to settle, and tell the dashboard and the webhooks. Past
+    OFFLINE_OPEN_CONFLICTS_MAX open conflicts of one device, a refused item is only answered and
+    logged: one phone cannot bury the owner's list."""
+    masked = codes.mask(voucher.code)
     hotpath.record_attempt(
-        merchant_id=member.merchant_id, staff_id=member.pk, store_id=store.pk, voucher_id=voucher and voucher.pk,
-        kind=Attempt.Kind.REDEEM, input_masked=masked[:40], result=reason, at=conflict.uploaded_at,
+        merchant_id=member.merchant_id, staff_id=member.pk, store_id=store.pk, voucher_id=voucher.pk,
+        kind=Attempt.Kind.REDEEM, input_masked=masked, result=reason, at=timezone.now(),
     )
-    tz = member.merchant.tz
+    answer = {"idempotency_key": item["idempotency_key"], "result": reason}
+    open_ones = OfflineConflict.objects.filter(staff=member, device=device[:64], settled_at=None)
+    if open_ones.count() >= settings.OFFLINE_OPEN_CONFLICTS_MAX:
+        log.warning("offline conflict not kept: staff %s device %s has %s open", member.pk, device[:8],
+                    settings.OFFLINE_OPEN_CONFLICTS_MAX)
+        return answer
+    conflict = OfflineConflict.objects.create(
+        merchant_id=member.merchant_id, store=store, staff=member, device=device[:64], voucher=voucher,
+        idempotency_key=item["idempotency_key"], code_masked=masked, uses=item["uses"], result=reason,
+        scanned_at=scanned_at,
+    )
     facts = {"conflict": conflict.pk, "result": reason, "staff": member, "code_masked": masked, "uses": conflict.uses,
-             "scanned_at": scanned_at.astimezone(tz).isoformat(), "device": device[:8],
-             "idempotency_key": conflict.idempotency_key}
-    if voucher is not None:
-        facts["voucher"] = voucher
+             "scanned_at": scanned_at.astimezone(member.merchant.tz).isoformat(), "device": device[:8],
+             "idempotency_key": conflict.idempotency_key, "voucher": voucher}
     events.emit(member.merchant, "offline.conflict", store=store, **facts)
-    return {"idempotency_key": item["idempotency_key"], "result": reason}
+    return answer
 
 
 def conflict_settle(*, member: Membership, conflict_id, note=""):

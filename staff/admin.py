@@ -153,6 +153,11 @@ class StoreAdmin(MerchantScopedAdmin):
         "offline_enabled", "offline_max_redemptions", "offline_max_value", "offline_snapshot_hours",
     ]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and set(form.changed_data) & set(services.OFFLINE_RULE_FIELDS):
+            services.store_offline_rule_changed(store=obj)
+
 
 class StaffCreationForm(SetPasswordMixin, SameMerchantForm):
     username = UsernameField(label=_("username"), max_length=150)

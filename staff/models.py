@@ -60,6 +60,21 @@ class Store(models.Model):
         return self.name
 
 
+class StoreOfflineRule(models.Model):
+    """The owner's offline switch and caps of a store from `since` on. A snapshot carries the caps
+    of the moment it was fetched; an item scanned after a later change is judged by that change
+    too, so turning offline off or lowering the caps holds for phones that fetched earlier."""
+
+    store = models.ForeignKey(Store, models.CASCADE, related_name="offline_rules")
+    since = models.DateTimeField()
+    enabled = models.BooleanField()
+    max_redemptions = models.PositiveIntegerField()
+    max_value = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "since"])]
+
+
 class Role(models.TextChoices):
     OWNER = "owner", _("Owner")
     MANAGER = "manager", _("Manager")

@@ -3,9 +3,10 @@ rule such as "a deactivated member's tokens stop at once" holds the same way eve
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from staff.models import Membership, Merchant, Role, Store
+from staff.models import Membership, Merchant, Role, Store, StoreOfflineRule
 
 
 @transaction.atomic
@@ -73,10 +74,30 @@ def staff_set_active(*, members, active) -> int:
     return changed
 
 
+OFFLINE_RULE_FIELDS = ("offline_enabled", "offline_max_redemptions", "offline_max_value")
+
+
+@transaction.atomic
 def store_update(*, store: Store, **changes) -> Store:
     """Change a store's name, address, or offline switch and caps; what is not named stays."""
+    before = _offline_rule(store)
     for name, value in changes.items():
         setattr(store, name, value)
     if changes:
         store.save(update_fields=list(changes))
+    if _offline_rule(store) != before:
+        store_offline_rule_changed(store=store)
     return store
+
+
+def store_offline_rule_changed(*, store: Store) -> StoreOfflineRule:
+    """Note that the store's offline switch or caps changed now: what a phone scans from now on is
+    held to them, whatever its snapshot said."""
+    return StoreOfflineRule.objects.create(
+        store=store, since=timezone.now(), enabled=store.offline_enabled,
+        max_redemptions=store.offline_max_redemptions, max_value=store.offline_max_value,
+    )
+
+
+def _offline_rule(store):
+    return tuple(getattr(store, name) for name in OFFLINE_RULE_FIELDS)

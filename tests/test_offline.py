@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from redemption import offline, services
-from redemption.models import Event, OfflineConflict, OfflineSnapshot, Product, Redemption, Voucher, Webhook
+from redemption import codes, offline, services
+from redemption.models import Attempt, Event, OfflineConflict, OfflineSnapshot, Product, Redemption, Voucher, Webhook
+from staff.models import StoreOfflineRule
 from tests.test_concurrency import hammer
 from tests.totals import assert_totals_add_up
 
@@ -205,3 +206,113 @@ def test_two_devices_uploading_one_code_at_once_one_redemption_one_conflict(caro
     assert Redemption.objects.filter(voucher=voucher).count() == 1
     assert OfflineConflict.objects.count() == 1
     assert_totals_add_up()
+
+
+def made_up_code():
+    """A code no voucher has, with a good check digit: what someone guessing would send."""
+    return codes.generate()
+
+
+def test_made_up_codes_in_an_upload_lock_the_clerk_out_as_at_the_counter(api, carol, offline_a, meal, issue):
+    real = issue(meal)
+    snap(api(carol))
+    guesses = [item(made_up_code(), f"guess-{i}") for i in range(12)]
+    results = upload(api(carol), *guesses, item(real.code, "real")).json()["results"]
+    assert [r["result"] for r in results[:10]] == ["not_found"] * 10
+    # Locked out after ten: the rest are not judged at all, the real one included.
+    assert {r["result"] for r in results[10:]} == {"throttled"} and all(r["retry_after"] > 0 for r in results[10:])
+    assert not Redemption.objects.exists() and not OfflineConflict.objects.exists()
+    # The same lock-out as at the counter: the next scan online is refused too.
+    online = api(carol).post("/api/v1/redeem/", {"code": real.code}, format="json")
+    assert online.status_code == 429 and online.json()["result"] == "throttled"
+    assert Event.objects.filter(type="attempt.refused").count() == 10
+
+
+def test_a_device_that_held_no_snapshot_hears_the_same_for_real_and_made_up_codes(api, carol, olivia, offline_a, meal, issue):
+    good, used = issue(meal), issue(meal)
+    services.voucher_redeem(member=olivia, raw_code=used.code, store_id=offline_a.id)
+    results = upload(api(carol), item(good.code, "a"), item(used.code, "b"), item(made_up_code(), "c"),
+                     item("12", "d"), device="never-synced").json()["results"]
+    assert [(r["result"], r["message"]) for r in results] == [("offline_cap", "超出离线额度")] * 4
+    # The owner sees the real ones only; the made-up ones count as guesses.
+    assert sorted(c.voucher_id for c in OfflineConflict.objects.all()) == sorted([good.pk, used.pk])
+    carol.refresh_from_db()
+    assert Attempt.objects.filter(staff=carol, result__in=["not_found", "invalid_code"]).count() == 2
+
+
+def test_one_device_cannot_bury_the_owner_in_conflicts(api, carol, offline_a, meal, issue, settings):
+    settings.OFFLINE_OPEN_CONFLICTS_MAX = 3
+    vouchers = [issue(meal) for _ in range(5)]
+    results = upload(api(carol), *[item(v.code, f"k{i}") for i, v in enumerate(vouchers)], device="no-snap")
+    assert [r["result"] for r in results.json()["results"]] == ["offline_cap"] * 5
+    assert OfflineConflict.objects.filter(device="no-snap").count() == 3
+    assert Event.objects.filter(type="offline.conflict").count() == 3
+    # Settling them makes room again.
+    OfflineConflict.objects.update(settled_at=timezone.now())
+    upload(api(carol), item(vouchers[0].code, "k-again"), device="no-snap")
+    assert OfflineConflict.objects.filter(settled_at=None).count() == 1
+
+
+def test_items_scanned_after_the_owner_turns_offline_off_are_conflicts(api, olivia, carol, offline_a, meal, issue):
+    before, after = issue(meal), issue(meal)
+    snap(api(carol))
+    OfflineSnapshot.objects.update(issued_at=timezone.now() - dt.timedelta(minutes=30))
+    switched = timezone.now() - dt.timedelta(minutes=10)
+    api(olivia).patch(f"/api/v1/stores/{offline_a.id}/", {"offline_enabled": False}, format="json")
+    StoreOfflineRule.objects.update(since=switched)
+    results = upload(api(carol), item(before.code, "before", switched - dt.timedelta(minutes=5)),
+                     item(after.code, "after", switched + dt.timedelta(minutes=1))).json()["results"]
+    assert [r["result"] for r in results] == ["redeemed", "offline_disabled"]
+    conflict = OfflineConflict.objects.get()
+    assert (conflict.voucher, conflict.result) == (after, "offline_disabled")
+
+
+def test_lowered_caps_hold_for_what_is_scanned_after_the_change(api, olivia, carol, offline_a, meal, issue):
+    vouchers = [issue(meal) for _ in range(4)]  # 98.00 each; the snapshot's caps are 3 and 250.00
+    snap(api(carol))
+    OfflineSnapshot.objects.update(issued_at=timezone.now() - dt.timedelta(minutes=30))
+    lowered = timezone.now() - dt.timedelta(minutes=10)
+    api(olivia).patch(f"/api/v1/stores/{offline_a.id}/", {"offline_max_redemptions": 1}, format="json")
+    StoreOfflineRule.objects.update(since=lowered)
+    early = lowered - dt.timedelta(minutes=15)
+    late = lowered + dt.timedelta(minutes=1)
+    results = upload(api(carol), item(vouchers[0].code, "e1", early), item(vouchers[1].code, "l1", late),
+                     item(vouchers[2].code, "l2", late)).json()["results"]
+    # One taken before the change; after it, one is all the device may hold, and it has that one.
+    assert [r["result"] for r in results] == ["redeemed", "offline_cap", "offline_cap"]
+
+
+def test_the_admin_changing_the_caps_is_a_change_phones_are_held_to(client, olivia, offline_a):
+    client.force_login(olivia.user)
+    form = {"name": offline_a.name, "address": "", "offline_enabled": "on", "offline_max_redemptions": 1,
+            "offline_max_value": "250.00", "offline_snapshot_hours": 12}
+    response = client.post(f"/admin/staff/store/{offline_a.id}/change/", form)
+    assert response.status_code == 302
+    rule = StoreOfflineRule.objects.get(store=offline_a)
+    assert (rule.enabled, rule.max_redemptions) == (True, 1)
+    client.post(f"/admin/staff/store/{offline_a.id}/change/", form | {"name": "新名字"})
+    assert StoreOfflineRule.objects.count() == 1  # a new name changes nothing offline
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_key_sent_at_once_from_two_devices_has_one_outcome(carol, meal, store_a):
+    store_a.offline_enabled = True
+    store_a.save()
+    offline.snapshot(member=carol, store_id=store_a.id, device="held")
+    scanned = timezone.now().isoformat()
+    for round_ in range(20):
+        voucher = services.voucher_issue(product=meal, order_no=f"TWO-{round_}")[0][0]
+        key = f"same-{round_}"
+        results = hammer(
+            [carol],
+            lambda i: {"device": ["held", "not-held"][i % 2], "items": [
+                {"idempotency_key": key, "code": voucher.code, "store": store_a.id, "scanned_at": scanned}]},
+            2, path="/api/v1/offline/upload/",
+        )
+        answers = {body["results"][0]["result"] for _, body in results}
+        redeemed = Redemption.objects.filter(voucher=voucher).count()
+        conflicts = OfflineConflict.objects.filter(idempotency_key=key).count()
+        assert len(answers) == 1, (round_, answers)
+        assert (redeemed, conflicts) in ((1, 0), (0, 1)), (round_, redeemed, conflicts)
+        assert Event.objects.filter(type="offline.conflict", data__idempotency_key=key).count() == conflicts

@@ -96,6 +96,8 @@ def _result(result, tz):
     else:
         reason = REASONS.get(result["result"])
         body["message"] = str(reason.title) if reason else result["result"]
+    if "retry_after" in result:
+        body["retry_after"] = result["retry_after"]
     return body
 
 

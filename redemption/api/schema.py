@@ -255,10 +255,15 @@ class Snapshot(serializers.Serializer):
 
 class UploadResult(serializers.Serializer):
     idempotency_key = serializers.CharField()
-    result = serializers.CharField(help_text="redeemed, or the reason the server could not redeem it (a conflict).")
+    result = serializers.CharField(help_text=(
+        "redeemed, or the reason the server could not redeem it (a conflict). `throttled`: the member is "
+        "locked out after too many unknown codes; the item was not judged, keep it and send it again after "
+        "`retry_after` seconds. A device that held no snapshot of the store when it scanned hears "
+        "`offline_cap` for every item it could not redeem."))
     redemption = RedemptionOut(required=False)
     voucher = VoucherOut(required=False)
     message = serializers.CharField(required=False, help_text="A conflict's title, in the request's language.")
+    retry_after = serializers.IntegerField(required=False, help_text="With `throttled`: seconds to wait.")
 
 
 class Uploaded(serializers.Serializer):

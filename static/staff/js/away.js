@@ -175,6 +175,7 @@ export async function sync(manual) {
   $("offline-upload").disabled = true;
   try {
     const results = [];
+    let waiting = 0;
     for (let at = 0; at < items.length; at += UPLOAD_BATCH) {
       const batch = items.slice(at, at + UPLOAD_BATCH).map((item) => ({
         idempotency_key: item.idempotency_key, code: item.code, uses: item.uses, store: item.store,
@@ -187,10 +188,15 @@ export async function sync(manual) {
         return;
       }
       offline = false;
-      await dequeue(answer.data.results.map((r) => r.idempotency_key));
-      results.push(...answer.data.results);
+      // A locked-out clerk's items were not judged: they stay on the phone for the next upload.
+      const judged = answer.data.results.filter((r) => r.result !== "throttled");
+      await dequeue(judged.map((r) => r.idempotency_key));
+      results.push(...judged);
+      waiting += answer.data.results.length - judged.length;
     }
     report(results, items);
+    if (waiting) toast(interpolate(gettext("%(n)s wait on this phone: too many wrong codes, upload again later"),
+      { n: waiting }, true));
     onSynced();
   } catch (error) {
     if (error && error.network) goOffline();
