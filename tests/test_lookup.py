@@ -19,6 +19,16 @@ def bought(meal):
     return vouchers
 
 
+def test_a_lookup_may_be_posted_so_the_phone_number_stays_out_of_the_url(api, mike, bought):
+    response = api(mike).post("/api/v1/vouchers/lookup/", {"phone": "+86 138 0013 8000"}, format="json")
+    assert response.status_code == 200
+    assert sorted(r["id"] for r in response.json()["results"]) == sorted(v.pk for v in bought)
+    attempt = Attempt.objects.get(kind="lookup")
+    assert (attempt.result, attempt.input_masked) == ("found", "138****8000")
+    refused = api(mike).post("/api/v1/vouchers/lookup/", {"phone": "call me"}, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert refused.status_code == 400 and refused.json()["result"] == "invalid_request"
+
+
 def test_an_owner_finds_an_order_by_its_exact_number(api, olivia, bought):
     response = lookup(api(olivia), order_no="PDD-20261201-0042")
     assert response.status_code == 200

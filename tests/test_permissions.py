@@ -22,6 +22,8 @@ MATRIX = [
     ("redeem by id", "post", "/api/v1/redeem/", lambda c: {"voucher": c["voucher"]}, {"olivia", "mike", "oscar"}),
     ("lookup by order", "get", "/api/v1/vouchers/lookup/?order_no=T-1", None, {"olivia", "mike", "oscar"}),
     ("lookup by phone", "get", "/api/v1/vouchers/lookup/?phone=13800138000", None, {"olivia", "mike", "oscar"}),
+    ("lookup by phone, posted", "post", "/api/v1/vouchers/lookup/", lambda c: {"phone": "13800138000"},
+     {"olivia", "mike", "oscar"}),
     ("mine", "get", "/api/v1/redemptions/mine/", None, {"olivia", "mike", "carol", "oscar"}),
     ("offline snapshot", "get", "/api/v1/offline/snapshot/", None, {"olivia", "mike", "carol", "oscar"}),
     ("offline upload", "post", "/api/v1/offline/upload/", lambda c: {"device": "d", "items": []},

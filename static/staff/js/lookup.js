@@ -49,10 +49,11 @@ function search() {
     $("lookup-msg").textContent = byPhone() ? gettext("Enter the buyer's whole phone number") : gettext("Enter the whole order number");
     return;
   }
-  const url = config.urls.lookup + "?" + (byPhone() ? "phone=" : "order_no=") + encodeURIComponent(q);
+  // Sent in the body, never the URL: a buyer's phone number stays out of access logs.
+  const body = byPhone() ? { phone: q } : { order_no: q };
   $("lookup-go").disabled = true;
   $("lookup-msg").textContent = gettext("Searching…");
-  call(url).then((answer) => {
+  call(config.urls.lookup, body).then((answer) => {
     const data = answer.data;
     if (!data.results) {
       $("lookup-msg").textContent = data.message || gettext("Something went wrong");
