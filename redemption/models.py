@@ -372,7 +372,7 @@ class OrderTotal(models.Model):
     A voucher replaced by a reissue counts only for the uses it gave. Redeems add their deltas in
     their own transaction, in both redeem paths (hotpath.ADD_TO_ORDER_TOTAL); everything else that
     changes an order (issue, import, void, reissue, reversal) counts it again from its vouchers and
-    redemptions with the row locked (services.recount_orders). Deltas commute and the recount reads
+    redemptions with the row locked (hotpath.recount_orders). Deltas commute and the recount reads
     after the lock, so neither loses the other's change.
     """
 
@@ -433,6 +433,21 @@ class Attempt(models.Model):
             models.Index(fields=["merchant", "at", "staff", "store"], name="attempt_refused",
                          condition=~Q(result__in=PASSED)),
         ]
+
+
+class IssueBatch(models.Model):
+    """One order export turned into codes: which orders it named (in the file's order), so its
+    delivery file (批量发货) lists their vouchers again whenever the owner downloads it."""
+
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey("staff.Membership", models.SET_NULL, null=True, related_name="+")
+    order_nos = models.JSONField(default=list)
+    orders = models.PositiveIntegerField()
+    vouchers = models.PositiveIntegerField()
+    repeated = models.PositiveIntegerField()
 
 
 class OfflineSnapshot(models.Model):

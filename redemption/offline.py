@@ -23,7 +23,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from redemption import codes, events, hotpath, services
+from redemption import codes, events, hotpath
+from redemption.services import redeem
 from redemption.models import Attempt, OfflineConflict, OfflineSnapshot, Redemption, Voucher
 from redemption.reasons import Refusal
 from staff.models import Membership, StoreOfflineRule
@@ -41,7 +42,7 @@ def snapshot(*, member: Membership, store_id=None, device="", pending=0):
     """What a device of the store needs to decide alone: the active vouchers valid there (those
     that need the buyer's live QR cannot be judged offline and are left out), the caps, a fresh key.
     Returns (OfflineSnapshot, key, vouchers)."""
-    store = services.resolve_store(member, store_id)
+    store = redeem.resolve_store(member, store_id)
     if not store.offline_enabled:
         raise Refusal("offline_disabled")
     now = timezone.now()
@@ -101,7 +102,7 @@ def _upload_one(member, device, item):
 def _judge(member, device, item):
     key, uses = item["idempotency_key"], item["uses"]
     try:
-        store = services.resolve_store(member, item.get("store"))
+        store = redeem.resolve_store(member, item.get("store"))
     except Refusal as refusal:
         return {"idempotency_key": key, "result": refusal.reason}
     scanned_at = min(item["scanned_at"], timezone.now())
@@ -112,7 +113,7 @@ def _judge(member, device, item):
     )
     parsed = _parsed(item["code"])
     # Judged as it would have been when scanned: valid then, within the rules then; its uses as now.
-    voucher = parsed and services._find(member, store, parsed, uses=uses, now=scanned_at, lock=True)
+    voucher = parsed and redeem.find_voucher(member, store, parsed, uses=uses, now=scanned_at, lock=True)
     if not voucher:
         return _guess(member, store, item, parsed, held)
     try:
@@ -138,7 +139,7 @@ def _guess(member, store, item, parsed, held):
     answers never tell a real code from a made-up one."""
     refusal = Refusal("not_found" if parsed else "invalid_code")
     try:
-        services._refused(member, store, parsed, Attempt.Kind.REDEEM, refusal, raw=str(item["code"]))
+        redeem.refuse(member, store, parsed, Attempt.Kind.REDEEM, refusal, raw=str(item["code"]))
     except Refusal:
         pass
     return {"idempotency_key": item["idempotency_key"], "result": refusal.reason if held else "offline_cap"}
@@ -161,14 +162,14 @@ def _redeem_offline(member, store, held, parsed, voucher, uses, key, scanned_at,
     # No snapshot held when scanned: nothing the device took counts, whatever the voucher's state.
     if held is None:
         raise Refusal("offline_cap")
-    services._guard(voucher, member, scanned_at, uses=uses)
+    redeem.guard(voucher, member, scanned_at, uses=uses)
     enabled, max_redemptions, max_value = _rule_when_scanned(held, store, scanned_at)
     if not enabled:
         raise Refusal("offline_disabled")
     if _over_caps(held, member, store, device, hotpath.redemption_value(voucher.product, uses),
                   max_redemptions, max_value):
         raise Refusal("offline_cap")
-    return services._take(member, store, parsed, voucher, uses, timezone.now(), key, scanned_at=scanned_at,
+    return redeem.take(member, store, parsed, voucher, uses, timezone.now(), key, scanned_at=scanned_at,
                           device=device)
 
 

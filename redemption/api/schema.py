@@ -211,6 +211,16 @@ class Imported(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+class IssuedFile(serializers.Serializer):
+    ok = serializers.BooleanField()
+    batch = serializers.IntegerField()
+    orders = serializers.IntegerField(help_text="Orders issued now.")
+    vouchers = serializers.IntegerField(help_text="Vouchers issued now.")
+    repeated = serializers.IntegerField(help_text="Orders issued before: nothing new, their vouchers are in the file.")
+    delivery_url = serializers.URLField(help_text="The delivery file (CSV, UTF-8 with BOM), owner only.")
+    delivery_xlsx_url = serializers.URLField(help_text="The same as an Excel workbook.")
+
+
 class BadLine(serializers.Serializer):
     line = serializers.IntegerField(help_text="The line number in the file, the header being line 1.")
     message = serializers.CharField()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from redemption.api import backoffice, counter, offline, products, reports, vouchers, webhooks
+from redemption.api import backoffice, counter, issuing, offline, products, reports, vouchers, webhooks
 from redemption import fastpath
 from redemption.api.threads import run_in_pool
 from staff import api as staff_api
@@ -27,6 +27,9 @@ urlpatterns = [
     path("vouchers/", vouchers.VoucherListView.as_view(), name="api-vouchers"),
     path("vouchers/lookup/", vouchers.VoucherLookupView.as_view(), name="api-vouchers-lookup"),
     path("vouchers/import/", vouchers.VoucherImportView.as_view(), name="api-vouchers-import"),
+    path("vouchers/issue-file/", issuing.IssueFileView.as_view(), name="api-vouchers-issue-file"),
+    path("vouchers/issue-file/<id:pk>/delivery.csv", issuing.DeliveryCsvView.as_view(), name="api-delivery-csv"),
+    path("vouchers/issue-file/<id:pk>/delivery.xlsx", issuing.DeliveryXlsxView.as_view(), name="api-delivery-xlsx"),
     *[
         path(f"vouchers/<id:pk>/{action}/", vouchers.VoucherActionView.as_view(action=action), name=f"api-voucher-{action}")
         for action in ("void", "freeze", "unfreeze")
