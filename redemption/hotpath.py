@@ -455,6 +455,9 @@ def idempotent_redemption_id(staff_id, key):
     return row[0] if row else None
 
 
+ANALYZE_AFTER = 1000  # rows put in at once past which the table's statistics are taken again
+
+
 def bulk_insert(model, rows):
     """Insert many rows given as dicts of attname -> value (every row the same keys).
 
@@ -472,6 +475,10 @@ def bulk_insert(model, rows):
             with cursor.cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row([row[n] for n in names])
+            if len(rows) >= ANALYZE_AFTER:
+                # The planner still sees the table as it was: the statements that follow in this
+                # transaction (the order recount) would pick nested scans over thousands of rows.
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
         else:
             sql = f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(names))})"
             cursor.executemany(
