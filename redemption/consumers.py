@@ -52,24 +52,18 @@ def _messages(scope, ids, tz):
     return [events.message(e, tz) for e in scope.filter(id__in=ids).order_by("id")]
 
 
-def resend_seconds():
-    """How much earlier than the event a client resumes after the feed starts again: the longest a
-    transaction takes to commit, plus one sweep for an event that committed just before the client
-    left but had not been swept to it yet."""
-    return settings.LIVE_FEED_SETTLE + settings.LIVE_FEED_SWEEP
-
-
 @database_sync_to_async
 def _resume_low(scope, after):
     """Where a feed resumed with ?after= starts: at the newest event of the scope that happened
-    resend_seconds() before the scope's last event up to `after`. Everything up to it had committed
-    by the time the client could hold `after`; what comes later may not have reached it, so it is
-    sent again. Only the watcher's own events are read (a foreign or unknown id tells nothing of
-    another merchant), newest first along the (merchant, id) index."""
+    events.resend_seconds() before the scope's last event up to `after`. Everything up to it had
+    committed by the time the client could hold `after`; what comes later may not have reached it,
+    so it is sent again. Only the watcher's own events are read (a foreign or unknown id tells
+    nothing of another merchant), newest first along the (merchant, id) index."""
     last = scope.filter(id__lte=after).order_by("-id").values_list("id", "at").first()
     if last is None:
         return 0
-    settled = scope.filter(id__lt=last[0], at__lt=last[1] - dt.timedelta(seconds=resend_seconds()))
+    before = last[1] - dt.timedelta(seconds=events.resend_seconds())
+    settled = scope.filter(id__lt=last[0], at__lt=before)
     return settled.order_by("-id").values_list("id", flat=True).first() or 0
 
 

@@ -1,7 +1,8 @@
 """The live feed misses nothing. Many redemptions commit concurrently across two daphne processes
 and two stores, with a burst past the channel's capacity; one dashboard stays connected, another
-reconnects every second resuming after the newest id it holds, and a plain client reconnects now
-and then resuming after the last id it received. At the end each has every event of its scope. (PostgreSQL + Redis; the channel capacity is made small so the burst overflows it.)"""
+reconnects every second resuming after the newest id it holds, and a plain client reconnects every
+1.5 s resuming after the last id it received. At the end each has every event of its scope.
+(PostgreSQL + Redis; the channel capacity is made small so the burst overflows it.)"""
 
 import concurrent.futures
 import threading

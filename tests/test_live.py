@@ -157,7 +157,9 @@ def test_an_event_that_commits_after_a_higher_one_still_reaches_a_dashboard_resu
     assert lower.id in [e["id"] for e in received]
 
 
-def test_a_resume_sends_again_only_what_is_recent_and_nothing_of_another_merchant(olivia, oscar, carol, meal, issue):
+def test_a_resume_sends_again_only_what_is_recent_and_nothing_of_another_merchant(
+    olivia, oscar, carol, meal, issue
+):
     redeem_as(carol, issue(meal).code)
     redeem_as(carol, issue(meal).code)
     redeem_as(oscar, "1234567")
