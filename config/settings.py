@@ -249,7 +249,13 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "核销 Redemption API",
-    "DESCRIPTION": "Check and redeem voucher codes, manage stores, staff, products and vouchers.",
+    "DESCRIPTION": (
+        "Check and redeem voucher codes, manage stores, staff, products and vouchers.\n\n"
+        "Live events: a WebSocket at `/ws/dashboard/` (owners and managers; session cookie or `?token=`). "
+        "Connect with `?after=<id>` to be sent the missed events first. Events from about half a minute "
+        "before that id may come again (one may have committed after a higher id was sent); a client "
+        "drops repeats by id."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

@@ -53,6 +53,21 @@ def _messages(scope, ids, tz):
 
 
 @database_sync_to_async
+def _resume_low(scope, after):
+    """Where a feed resumed with ?after= starts: at the newest event of the scope that happened
+    events.resend_seconds() before the scope's last event up to `after`. Everything up to it had
+    committed by the time the client could hold `after`; what comes later may not have reached it,
+    so it is sent again. Only the watcher's own events are read (a foreign or unknown id tells
+    nothing of another merchant), newest first along the (merchant, id) index."""
+    last = scope.filter(id__lte=after).order_by("-id").values_list("id", "at").first()
+    if last is None:
+        return 0
+    before = last[1] - dt.timedelta(seconds=events.resend_seconds())
+    settled = scope.filter(id__lt=last[0], at__lt=before)
+    return settled.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+@database_sync_to_async
 def _newest_id(scope):
     return scope.order_by("-id").values_list("id", flat=True).first() or 0
 
@@ -65,6 +80,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     sent rather than the highest id, and sweeps the table every LIVE_FEED_SWEEP seconds for events
     it has not sent. `low` only passes an id once every event drawn before it must have committed
     (LIVE_FEED_SETTLE bounds how long a transaction takes from drawing its event id to commit).
+    For the same reason a client resuming with ?after=<id> is sent the half minute before that id
+    again (see _resume_low), and drops what it already has by id.
     """
 
     async def connect(self):
@@ -86,8 +103,13 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         self.sent = {}  # id -> when it happened, for ids above `low`
         after = parse_qs(self.scope.get("query_string", b"").decode()).get("after", [None])[0]
-        # Without ?after, the feed starts now; with it, everything after that id comes first.
-        self.low = min(int(after), MAX_ID) if after and after.isascii() and after.isdigit() else newest
+        # Without ?after, the feed starts now. With it, everything after that id comes first, and
+        # the recent events before it again, as one of them may have committed after it was sent:
+        # the client drops repeats by id.
+        if after and after.isascii() and after.isdigit():
+            self.low = await _resume_low(self.events, min(int(after), MAX_ID))
+        else:
+            self.low = newest
         await self.sweep()
         self.sweeper = asyncio.create_task(self.sweep_forever())
 

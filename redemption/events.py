@@ -10,6 +10,7 @@ import os
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,6 +25,13 @@ def store_group(store_id):
 
 def merchant_group(merchant_id):
     return f"merchant.{merchant_id}"
+
+
+def resend_seconds():
+    """How far before the event a dashboard resumes after (?after=<id>) its feed starts again: the
+    longest a transaction takes to commit, plus one sweep, for an event that committed just before
+    the client left but had not been swept to it yet."""
+    return settings.LIVE_FEED_SETTLE + settings.LIVE_FEED_SWEEP
 
 
 def event_data(merchant, *, store=None, **facts):

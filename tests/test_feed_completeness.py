@@ -1,15 +1,14 @@
 """The live feed misses nothing. Many redemptions commit concurrently across two daphne processes
 and two stores, with a burst past the channel's capacity; one dashboard stays connected, another
-reconnects with ?after= every second. At the end each has every event of its scope, once, in id
-order. (PostgreSQL + Redis; the channel capacity is made small so the burst overflows it.)"""
+reconnects every second resuming after the newest id it holds, and a plain client reconnects every
+1.5 s resuming after the last id it received. At the end each has every event of its scope.
+(PostgreSQL + Redis; the channel capacity is made small so the burst overflows it.)"""
 
 import concurrent.futures
-import datetime as dt
 import threading
 import time
 
 import pytest
-from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 from redemption.models import Event
@@ -21,20 +20,18 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(tra
 
 
 class Dashboard:
-    """A dashboard page as the script keeps it: every event by id, once."""
+    """A client of the feed that keeps every event by id, once. On reconnecting it resumes after the
+    newest id it holds, as the page's script does, or after the last id it received."""
 
-    def __init__(self, base, token, after, reconnect_every=None):
+    def __init__(self, base, token, after, reconnect_every=None, resumes_after_last=False):
         self.base, self.token, self.reconnect_every = base, token, reconnect_every
         self.events, self.duplicates_on_one_socket, self.after = {}, 0, after
+        self.last, self.resumes_after_last = after, resumes_after_last
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def resume_from(self):
-        """The page's ?after= on reconnecting: the newest id it holds that is older than the time a
-        transaction may take to commit, so a late-committing lower id is asked for again."""
-        horizon = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=settings.LIVE_FEED_SETTLE)
-        settled = [i for i, e in self.events.items() if dt.datetime.fromisoformat(e["at"]) < horizon]
-        return max(settled, default=self.after)
+        return self.last if self.resumes_after_last else max(self.events, default=self.after)
 
     def run(self):
         while not self.stop.is_set():
@@ -52,6 +49,7 @@ class Dashboard:
                         self.duplicates_on_one_socket += 1
                     on_this_socket.add(event["id"])
                     self.events[event["id"]] = event
+                    self.last = event["id"]
             finally:
                 ws.close()
 
@@ -71,9 +69,12 @@ def test_dashboards_miss_no_event_under_load_and_reconnects(olivia, acme, store_
     servers = [Server(**capacity).start(), Server(**capacity).start()]
     owner_page = Dashboard(servers[0].url, tokens[olivia.pk], start_after)
     manager_page = Dashboard(servers[1].url, tokens[manager.pk], start_after, reconnect_every=1.0)
+    owner_client = Dashboard(servers[1].url, tokens[olivia.pk], start_after, reconnect_every=1.5,
+                             resumes_after_last=True)
+    clients = [owner_page, manager_page, owner_client]
     try:
-        owner_page.thread.start()
-        manager_page.thread.start()
+        for client in clients:
+            client.thread.start()
         time.sleep(1)
 
         def clerk(n):
@@ -94,16 +95,18 @@ def test_dashboards_miss_no_event_under_load_and_reconnects(olivia, acme, store_
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (
             set(owner_page.events) != everything or set(manager_page.events) != store_a_only
+            or set(owner_client.events) != everything
         ):
             time.sleep(0.2)
     finally:
-        owner_page.stop.set()
-        manager_page.stop.set()
-        owner_page.thread.join(5)
-        manager_page.thread.join(5)
+        for client in clients:
+            client.stop.set()
+        for client in clients:
+            client.thread.join(5)
         for server in servers:
             server.stop()
 
     assert set(owner_page.events) == everything
     assert set(manager_page.events) == store_a_only
-    assert owner_page.duplicates_on_one_socket == 0 and manager_page.duplicates_on_one_socket == 0
+    assert set(owner_client.events) == everything
+    assert [client.duplicates_on_one_socket for client in clients] == [0, 0, 0]

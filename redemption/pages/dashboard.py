@@ -3,7 +3,6 @@ WebSocket. Owners and managers only."""
 
 import datetime as dt
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
@@ -12,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from redemption import present, reasons, selectors
+from redemption import events, present, reasons, selectors
 from redemption.models import Channel, Event, Voucher, VoucherStatus
 from staff.models import Role, Store
 
@@ -49,7 +48,7 @@ def dashboard(request):
         "me": {"name": member.display_name, "role": member.role},
         "stores": stores,
         "feedAfter": after,
-        "feedSettleSeconds": settings.LIVE_FEED_SETTLE,
+        "feedRepeatSeconds": events.resend_seconds(),
         "reasons": reasons.for_page(),
         "channels": [{"value": value, "label": str(label)} for value, label in Channel.choices],
         "orderStatuses": {key: str(label) for key, label in present.ORDER_STATUS_LABELS.items()},

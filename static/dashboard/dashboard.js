@@ -65,7 +65,7 @@ function rollOver() {
 
 let loading = 0;
 let counted = config.lastEventId; // events up to this id are in the numbers on show
-const ledger = createLedger({ after: config.feedAfter, settleMs: config.feedSettleSeconds * 1000 });
+const ledger = createLedger({ after: config.feedAfter, repeatMs: config.feedRepeatSeconds * 1000 });
 let lastStats = null;
 let tiles = {};
 
@@ -241,7 +241,7 @@ function setConnection(name) {
 
 function socketUrl() {
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  return scheme + location.host + config.urls.ws + "?after=" + ledger.resumeFrom();
+  return scheme + location.host + config.urls.ws + "?after=" + ledger.newest();
 }
 
 // ---- wiring ----

@@ -1,39 +1,30 @@
 // Which live events the page already holds, so each is shown once however it arrives.
 //
 // Event ids are drawn before their transaction commits, so a lower id can arrive after a higher
-// one; and a reconnect must ask again for anything that may still have been committing. The page
-// therefore remembers ids, not just the highest, and resumes from the newest id it holds that is
-// older than settleMs (the longest a transaction takes to commit): what comes twice is dropped here.
+// one. The page resumes the socket after the newest id it holds, and the server then sends again
+// the events of the repeatMs before that one, in case one of them committed late. So the page
+// remembers ids rather than just the highest, and drops what comes twice. It forgets an id once
+// the event is older than its newest by twice repeatMs (twice, as event times are only nearly in
+// id order): the server never sends that one again.
 
-export function createLedger({ after = 0, settleMs }) {
-  let floor = after; // every event up to here is held, or will never come
-  const held = new Map(); // id -> time it happened (ms), for ids above floor
+export function createLedger({ after = 0, repeatMs }) {
+  const held = new Map(); // id -> time it happened (ms)
+  let newestId = after; // the page starts after this id
+  let newestAt = -Infinity;
 
-  function accept(event, now = Date.now()) {
-    if (!event.id || event.id <= floor || held.has(event.id)) return false;
-    held.set(event.id, Date.parse(event.at));
-    settle(now);
+  function accept(event) {
+    if (!event.id || event.id <= after || held.has(event.id)) return false;
+    const at = Date.parse(event.at);
+    held.set(event.id, at);
+    if (event.id > newestId) [newestId, newestAt] = [event.id, at];
+    for (const [id, t] of held) if (t < newestAt - 2 * repeatMs) held.delete(id);
     return true;
   }
 
-  function settle(now) {
-    const settledIds = [];
-    for (const [id, at] of held) if (at < now - settleMs) settledIds.push(id);
-    if (!settledIds.length) return;
-    floor = Math.max(floor, ...settledIds);
-    for (const id of held.keys()) if (id <= floor) held.delete(id);
-  }
-
-  // The ?after= for a new connection.
-  function resumeFrom(now = Date.now()) {
-    settle(now);
-    return floor;
-  }
-
-  // The highest id held.
+  // The highest id held: the ?after= for a new connection.
   function newest() {
-    return Math.max(floor, ...held.keys());
+    return newestId;
   }
 
-  return { accept, resumeFrom, newest };
+  return { accept, newest };
 }
