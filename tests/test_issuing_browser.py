@@ -192,7 +192,7 @@ def test_the_owner_reissues_and_sees_the_new_whole_code_once(owner_page, server)
     new = page.inner_text("#reissued-code")
     assert GROUPED.match(new) and new.replace(" ", "") != old
     assert "只显示这一次" in page.inner_text("#reissued")
-    assert "已补发" in history(page)
+    assert "已补发" in history(page) and "原因：补发" in history(page)
     screenshot(page, "voucher-reissued")
     page.click("#reissued-copy")
     page.wait_for_function("document.getElementById('reissued-copy').textContent === '已复制'")

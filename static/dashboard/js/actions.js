@@ -6,7 +6,7 @@ import { esc } from "./render.js";
 
 export const ACTIONS = {
   void: {
-    label: () => gettext("Void"), reason: true,
+    label: () => gettext("Void"), reason: true, hint: () => gettext("e.g. refunded on the platform"),
     warning: () => gettext("Once voided the voucher stops working at once; this cannot be undone."),
   },
   freeze: {
@@ -15,7 +15,7 @@ export const ACTIONS = {
   },
   unfreeze: { label: () => gettext("Unfreeze"), warning: () => gettext("The voucher can be redeemed again.") },
   reissue: {
-    label: () => gettext("Reissue"),
+    label: () => gettext("Reissue"), reason: true, optional: true, hint: () => gettext("Optional, e.g. the buyer lost the message"),
     warning: () => gettext("This code stops working at once and a new code is issued for the same order with the uses left."),
   },
 };
@@ -56,6 +56,7 @@ export function createVoucherActions({ config, get, post, onChanged }) {
     $("sheet-warning").textContent = action.warning();
     $("sheet-reason-row").hidden = !action.reason;
     $("sheet-reason").value = "";
+    $("sheet-reason").placeholder = action.hint ? action.hint() : "";
     $("sheet-error").hidden = true;
     $("sheet-confirm").textContent = action.label();
     $("sheet-confirm").className = "sheet-confirm" + (name === "void" || name === "reissue" ? " danger" : "");
@@ -73,13 +74,14 @@ export function createVoucherActions({ config, get, post, onChanged }) {
     if (!pending) return;
     const { name, id } = pending;
     const reason = $("sheet-reason").value.trim();
-    if (ACTIONS[name].reason && !reason) {
+    if (ACTIONS[name].reason && !ACTIONS[name].optional && !reason) {
       $("sheet-error").textContent = gettext("Give a reason: it goes into the voucher's history.");
       $("sheet-error").hidden = false;
       return;
     }
     $("sheet-confirm").disabled = true;
-    post(config.urls.voucherActions[name].replace("/0/", "/" + id + "/"), { reason })
+    // A reissue voids the old code; its history says why in the owner's words, 补发 unless told more.
+    post(config.urls.voucherActions[name].replace("/0/", "/" + id + "/"), { reason: reason || (name === "reissue" ? ACTIONS.reissue.label() : "") })
       .then((answer) => {
         close();
         $("action-message").textContent = answer.message;

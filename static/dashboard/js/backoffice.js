@@ -136,6 +136,8 @@ export function createBackOffice({ config, get, filters, offline, issuing }) {
     if (event) event.preventDefault();
     const q = $("history-q").value.trim();
     if (!q) return;
+    // A reissued code is shown whole once, until the owner moves on.
+    ["reissued", "action-message", "voucher-history"].forEach((id) => { if ($(id)) $(id).hidden = true; });
     get(config.urls.vouchers + "?" + query({ q })).then((page) => {
       $("history-error").hidden = true;
       vouchersFound = page.results;

@@ -66,7 +66,8 @@ export function voucherCard(v) {
     '<div class="line"><b class="code">' + esc(groupCode(v.code)) + "</b>" + copyButton(v.code) + "</div>" +
     '<div class="line"><a class="link" href="' + esc(v.voucher_url) + '" target="_blank" rel="noopener">' + esc(v.voucher_url) + "</a>" +
     copyButton(v.voucher_url) + "</div>" +
-    '<div class="note">' + esc(interpolate(gettext("Valid until %(day)s"), { day: (v.valid_until || "").slice(0, 10) || "—" }, true)) + "</div>" +
+    '<div class="note">' + esc(v.valid_until ? interpolate(gettext("Valid until %(day)s"), { day: v.valid_until.slice(0, 10) }, true)
+      : gettext("No end date")) + "</div>" +
     "</div></li>";
 }
 
