@@ -52,6 +52,8 @@ def dashboard(request):
         "reasons": reasons.for_page(),
         "channels": [{"value": value, "label": str(label)} for value, label in Channel.choices],
         "orderStatuses": {key: str(label) for key, label in present.ORDER_STATUS_LABELS.items()},
+        "voucherStatuses": {value: str(label) for value, label in VoucherStatus.choices},
+        "eventTitles": {key: str(title) for key, title in present.EVENT_TITLES.items()},
         "lastEventId": newest,
         "urls": {
             "staff": reverse("api-stats-staff"),
@@ -64,6 +66,12 @@ def dashboard(request):
             "dailyCsv": reverse("api-stats-daily-csv"),
             "vouchers": reverse("api-vouchers"),
             "historyPage": reverse("dashboard-voucher-history", args=[0]),
+            "voucherHistory": reverse("api-voucher-history", args=[0]),
+            "voucherActions": {
+                action: reverse(f"api-voucher-{action}", args=[0]) for action in ("void", "freeze", "unfreeze", "reissue")
+            },
+            "productList": reverse("api-products"),
+            "issueFile": "/api/v1/vouchers/issue-file/",
             "offlineDevices": reverse("api-offline-devices"),
             "offlineConflicts": reverse("api-offline-conflicts"),
             "offlineSettle": reverse("api-offline-settle", args=[0]),

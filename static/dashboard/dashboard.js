@@ -1,11 +1,13 @@
 /* 数据看板: the owner's live dashboard. This module wires the page; what decides lives in js/. */
 import { gettext, interpolate, pgettext } from "../staff/js/i18n.js";
 import { createOfflineTab } from "./js/away.js";
+import { createVoucherActions } from "./js/actions.js";
 import { createBackOffice } from "./js/backoffice.js";
 import { burstWatch } from "./js/bursts.js";
 import { PRESETS, changed, presetOf, rangeFrom, rolledOver, today } from "./js/days.js";
 import { addToFeed, filterFeed } from "./js/feed.js";
 import { cents, money, tileChange, totals } from "./js/figures.js";
+import { createIssuing } from "./js/issuing.js";
 import { createLedger } from "./js/ledger.js";
 import { connectLive } from "./js/live.js";
 import { bars, esc, table } from "./js/render.js";
@@ -85,15 +87,20 @@ function csrfToken() {
   return m ? decodeURIComponent(m[1]) : "";
 }
 
-function post(url, body) {
+// Resolves {status, answer}: a repeated order answers 200 where a new one answers 201.
+function send(url, body) {
   const failed = () => new Error(gettext("Could not save; try again shortly"));
   return fetch(url, {
     method: "POST", credentials: "same-origin", body: JSON.stringify(body),
     headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
   }).then((r) => r.json().then((answer) => {
     if (!r.ok) throw new Error(firstError(answer) || failed().message);
-    return answer;
+    return { status: r.status, answer };
   }, () => { throw failed(); }), () => { throw failed(); });
+}
+
+function post(url, body) {
+  return send(url, body).then((r) => r.answer);
 }
 
 function firstError(body) {
@@ -278,7 +285,10 @@ showFilters();
 load();
 const offlineTab = createOfflineTab({ config, get, post });
 offlineTab.wire();
-backOffice = createBackOffice({ config, get, filters: () => filters, offline: offlineTab });
+const issuing = createIssuing({ config, get, post: send, csrf: csrfToken });
+issuing.wire();
+backOffice = createBackOffice({ config, get, filters: () => filters, offline: offlineTab, issuing });
+createVoucherActions({ config, get, post, onChanged: (v) => backOffice.voucherChanged(v) }).wire();
 backOffice.wire();
 connectLive({ url: socketUrl, onMessage: arrived, onState: setConnection });
 document.body.classList.remove("booting");

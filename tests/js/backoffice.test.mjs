@@ -3,10 +3,12 @@ import { test } from "node:test";
 
 import { orderParams, query, statementParams, statementTotals, tabFrom } from "../../static/dashboard/js/backoffice.js";
 
-test("the address names the tab; a manager has no history tab", () => {
+test("the address names the tab; a manager has no history or 发券 tab", () => {
   assert.equal(tabFrom("#orders", false), "orders");
   assert.equal(tabFrom("#history", true), "history");
   assert.equal(tabFrom("#history", false), "overview");
+  assert.equal(tabFrom("#issue", true), "issue");
+  assert.equal(tabFrom("#issue", false), "overview");
   assert.equal(tabFrom("#nothing", true), "overview");
   assert.equal(tabFrom("", true), "overview");
 });

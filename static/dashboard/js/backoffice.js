@@ -1,15 +1,17 @@
-// The back-office tabs: orders (核销回传), the daily statement (对账单) and a voucher's history.
+// The back-office tabs: orders (核销回传), the daily statement (对账单), vouchers (券记录) and 发券.
 // The pure parts (queries, sums) are exported for Node; wire() needs the page.
 import { gettext, interpolate, pgettext } from "../../staff/js/i18n.js";
+import { actionButtons } from "./actions.js";
 import { cents, money } from "./figures.js";
 import { esc, table } from "./render.js";
 
-export const TABS = ["overview", "orders", "statement", "history", "offline"];
+export const TABS = ["overview", "orders", "statement", "history", "issue", "offline"];
+const OWNER_TABS = ["history", "issue"];
 
-// The tab an address names (#orders), else the overview; a manager has no history tab.
+// The tab an address names (#orders), else the overview; a manager has no history or 发券 tab.
 export function tabFrom(hash, isOwner) {
   const name = String(hash || "").replace(/^#/, "");
-  if (!TABS.includes(name) || (name === "history" && !isOwner)) return "overview";
+  if (!TABS.includes(name) || (OWNER_TABS.includes(name) && !isOwner)) return "overview";
   return name;
 }
 
@@ -47,7 +49,7 @@ function when(iso) {
   return iso ? iso.slice(0, 10) + " " + iso.slice(11, 16) : "—";
 }
 
-export function createBackOffice({ config, get, filters, offline }) {
+export function createBackOffice({ config, get, filters, offline, issuing }) {
   const $ = (id) => document.getElementById(id);
   const channels = {};
   config.channels.forEach((c) => { channels[c.value] = c.label; });
@@ -81,11 +83,17 @@ export function createBackOffice({ config, get, filters, offline }) {
       label: "", get: (r) => '<a class="link-btn" href="' + esc(config.urls.historyPage.replace("/0/", "/" + r.id + "/")) +
         '">' + esc(gettext("History · print")) + "</a>",
     },
-    { label: pgettext("vouchers column", "Code"), get: (r) => esc(r.code_masked) },
+    { label: pgettext("vouchers column", "Code"), get: (r) => '<span class="code">' + esc(r.code_masked) + "</span>" },
     { label: pgettext("vouchers column", "Product"), get: (r) => esc(r.product.name) },
     { label: pgettext("vouchers column", "Order"), get: (r) => esc(r.order_no_masked) },
     { label: pgettext("vouchers column", "Uses left"), num: true, get: (r) => r.uses_left + " / " + r.uses_total },
+    {
+      label: pgettext("vouchers column", "Status"),
+      get: (r) => '<span class="pill pill-' + esc(r.status) + '">' + esc(config.voucherStatuses[r.status] || r.status) + "</span>",
+    },
+    { label: "", get: (r) => '<span class="acts">' + actionButtons(r) + "</span>" },
   ];
+  let vouchersFound = [];
 
   function failed(where, error) {
     $(where).textContent = error.message;
@@ -128,10 +136,23 @@ export function createBackOffice({ config, get, filters, offline }) {
     if (event) event.preventDefault();
     const q = $("history-q").value.trim();
     if (!q) return;
+    // A reissued code is shown whole once, until the owner moves on.
+    ["reissued", "action-message", "voucher-history"].forEach((id) => { if ($(id)) $(id).hidden = true; });
     get(config.urls.vouchers + "?" + query({ q })).then((page) => {
       $("history-error").hidden = true;
-      $("history-table").innerHTML = table(VOUCHER_COLUMNS, page.results, gettext("No voucher with this order number or code ending"));
+      vouchersFound = page.results;
+      drawVouchers();
     }, (e) => failed("history-error", e));
+  }
+
+  function drawVouchers() {
+    $("history-table").innerHTML = table(VOUCHER_COLUMNS, vouchersFound, gettext("No voucher with this order number or code ending"));
+  }
+
+  // After an action the row shows the voucher as the server now has it.
+  function voucherChanged(voucher) {
+    vouchersFound = vouchersFound.map((v) => (v.id === voucher.id ? voucher : v));
+    drawVouchers();
   }
 
   function show(name) {
@@ -150,6 +171,7 @@ export function createBackOffice({ config, get, filters, offline }) {
     if (shown === "orders") loadOrders();
     if (shown === "statement") loadStatement();
     if (shown === "offline" && offline) offline.load();
+    if (shown === "issue" && issuing) issuing.load();
   }
 
   function wire() {
@@ -169,5 +191,5 @@ export function createBackOffice({ config, get, filters, offline }) {
     show(tabFrom(location.hash, config.me.role === "owner"));
   }
 
-  return { wire, refresh, current: () => shown };
+  return { wire, refresh, voucherChanged, current: () => shown };
 }
