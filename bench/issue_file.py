@@ -67,8 +67,8 @@ def main():
     delivery = client.get(body["delivery_url"])
     size = len(b"".join(delivery.streaming_content))
     downloaded = time.perf_counter() - started
-    print(f"{fmt}: {orders:,} orders ({len(raw) / 1e6:.2f} MB): issued {body['vouchers']:,} vouchers for "
-          f"{body['orders']:,} new orders ({body['repeated']:,} repeated) in {issued:.2f} s (target ≤ 10 s); "
+    print(f"{fmt}: {orders:,} orders ({len(raw) / 1e6:.2f} MB): {body['orders']:,} orders "
+          f"({body['repeated']:,} issued before), {body['vouchers']:,} vouchers in {issued:.2f} s (target ≤ 10 s); "
           f"delivery file of {Voucher.objects.count():,} rows, {size / 1e6:.2f} MB, in {downloaded:.2f} s; "
           f"load average at start {os.getloadavg()[0]:.2f}")
 

@@ -139,7 +139,11 @@ def act(page, name, reason=None):
     return warning
 
 
-def history(page):
+def history(page, *words):
+    """The voucher's history once it shows every one of `words` (it reloads after each action)."""
+    page.wait_for_function(
+        "words => words.every(w => document.getElementById('voucher-history-list').textContent.includes(w))",
+        arg=list(words))
     return page.inner_text("#voucher-history-list")
 
 
@@ -163,11 +167,11 @@ def test_the_owner_freezes_unfreezes_and_voids_a_voucher_each_after_confirming(o
 
     assert "不能核销" in act(page, "freeze")
     assert status(page) == "券已冻结" and "已冻结" in page.inner_text("#action-message")
-    assert "冻结" in history(page)
+    assert "冻结" in history(page, "冻结")
     assert redeem(server, code)["result"] == "frozen"
 
     act(page, "unfreeze")
-    assert status(page) == "有效" and "已解冻" in history(page)
+    assert "已解冻" in history(page, "已解冻") and status(page) == "有效"
 
     page.click("#history-table [data-act=void]")
     assert page.inner_text("#sheet-warning") == "作废后此券立即失效，不可恢复。"
@@ -192,7 +196,7 @@ def test_the_owner_reissues_and_sees_the_new_whole_code_once(owner_page, server)
     new = page.inner_text("#reissued-code")
     assert GROUPED.match(new) and new.replace(" ", "") != old
     assert "只显示这一次" in page.inner_text("#reissued")
-    assert "已补发" in history(page) and "原因：补发" in history(page)
+    assert "原因：补发" in history(page, "已补发", "原因：补发")
     screenshot(page, "voucher-reissued")
     page.click("#reissued-copy")
     page.wait_for_function("document.getElementById('reissued-copy').textContent === '已复制'")

@@ -214,9 +214,10 @@ class Imported(serializers.Serializer):
 class IssuedFile(serializers.Serializer):
     ok = serializers.BooleanField()
     batch = serializers.IntegerField()
-    orders = serializers.IntegerField(help_text="Orders issued now.")
-    vouchers = serializers.IntegerField(help_text="Vouchers issued now.")
-    repeated = serializers.IntegerField(help_text="Orders issued before: nothing new, their vouchers are in the file.")
+    orders = serializers.IntegerField(help_text="Orders in the file (rows of one order number count once).")
+    vouchers = serializers.IntegerField(help_text="Vouchers in the delivery file: issued now, and those of repeated orders.")
+    repeated = serializers.IntegerField(help_text="Orders issued before (by the API or an earlier file): nothing new "
+                                        "was issued for them, their vouchers are in the delivery file.")
     delivery_url = serializers.URLField(help_text="The delivery file (CSV, UTF-8 with BOM), owner only.")
     delivery_xlsx_url = serializers.URLField(help_text="The same as an Excel workbook.")
 

@@ -220,6 +220,11 @@ def _issue_orders(member, product, channel, orders):
             Voucher.objects.filter(merchant=merchant, channel=channel, order_no__in=chunk)
             .values_list("order_no", flat=True).distinct()
         )
+    earlier = 0
+    for start in range(0, len(order_nos), 5000):
+        chunk = [order_no for order_no in order_nos[start : start + 5000] if order_no in repeated]
+        earlier += (Voucher.objects.filter(merchant=merchant, channel=channel, order_no__in=chunk)
+                    .exclude(state=Voucher.State.VOIDED).count())
     now = timezone.now()
     valid_from, valid_until = validity_for(product, now, merchant.tz)
     rows = [
@@ -235,7 +240,7 @@ def _issue_orders(member, product, channel, orders):
     hotpath.recount_orders(merchant.pk, [(channel, order_no) for order_no in orders if order_no not in repeated])
     return IssueBatch.objects.create(
         merchant=merchant, product=product, channel=channel, created_by=member, created_at=now,
-        order_nos=order_nos, orders=len(orders) - len(repeated), vouchers=len(rows), repeated=len(repeated),
+        order_nos=order_nos, orders=len(orders), vouchers=len(rows) + earlier, repeated=len(repeated),
     )
 
 
