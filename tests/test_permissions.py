@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 from django.utils import timezone
 
-from redemption import codes
+from redemption import codes, services
 from redemption.models import OfflineConflict
 from staff.models import Store
 
@@ -49,6 +49,8 @@ MATRIX = [
     ("orders export", "get", "/api/v1/orders/export.csv", None, {"olivia", "mike", "oscar"}),
     ("daily statement", "get", "/api/v1/stats/daily/", None, {"olivia", "mike", "oscar"}),
     ("daily statement csv", "get", "/api/v1/stats/daily.csv", None, {"olivia", "mike", "oscar"}),
+    ("issue from a file", "post", "/api/v1/vouchers/issue-file/", lambda c: {"product": c["product"], "channel": "pdd"},
+     {"olivia", "oscar"}),
 ]
 
 # Endpoints about one object of Acme's: another merchant's owner is let in and told "not found".
@@ -67,6 +69,8 @@ OBJECT_MATRIX = [
     ("qr png", "get", "/api/v1/vouchers/{voucher}/qr.png", {"olivia"}),
     ("history", "get", "/api/v1/vouchers/{voucher}/history/", {"olivia"}),
     ("reveal", "post", "/api/v1/vouchers/{voucher}/reveal/", {"olivia"}),
+    ("delivery file", "get", "/api/v1/vouchers/issue-file/{batch}/delivery.csv", {"olivia"}),
+    ("delivery workbook", "get", "/api/v1/vouchers/issue-file/{batch}/delivery.xlsx", {"olivia"}),
 ]
 
 
@@ -106,8 +110,9 @@ def test_object_access(api, cast, meal, issue, who, name, method, path, allowed)
         merchant=carol.merchant, store=store, staff=carol, device="d", idempotency_key="k", code_masked="****1234",
         result="already_redeemed", scanned_at=timezone.now(),
     )
+    batch = services.vouchers_issue_file(member=cast["olivia"], product=meal, channel="pdd", raw="订单号\nP-1\n".encode())
     url = path.format(redemption=redemption["id"], carol=carol.id, voucher=voucher.id, store=store.id,
-                      conflict=conflict.id)
+                      conflict=conflict.id, batch=batch.pk)
     response = getattr(api(cast[who]), method)(url, {}, format="json")
     if who == "anonymous":
         assert response.status_code == 401

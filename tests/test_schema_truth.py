@@ -170,6 +170,11 @@ def issue_order(w):
     services.voucher_issue(product=w.meal, order_no="O-1")
 
 
+def batch(w):
+    raw = "订单号,数量\nB-1,2\nB-2,1\n".encode()
+    return services.vouchers_issue_file(member=w.olivia, product=w.meal, channel="pdd", raw=raw).pk
+
+
 def csv_file(text, encoding="utf-8"):
     return SimpleUploadedFile("codes.csv", text.encode(encoding), content_type="text/csv")
 
@@ -601,6 +606,41 @@ CASES = {
         anonymous(form="multipart", body={}),
         not_json("olivia"),
     ],
+    ("POST", "/api/v1/vouchers/issue-file/"): [
+        Case(201, "olivia", "a Pinduoduo export", form="multipart", body=lambda w: {
+            "product": w.meal.id, "channel": "pdd", "file": csv_file("订单号,数量,收货人手机\nPDD-F-1,2,13800138000\n")}),
+        Case(201, "olivia", "a Taobao export in GB18030 with an order issued before", form="multipart",
+             setup=lambda w: services.voucher_issue(product=w.meal, order_no="TB-F-1", channel="taobao"),
+             body=lambda w: {"product": w.meal.id, "channel": "taobao",
+                             "file": csv_file('订单编号,购买数量\n="TB-F-1",1\nTB-F-2,1\n', "gb18030")}),
+        Case(400, "olivia", "an empty multipart body", body=b"", form="multipart/form-data; boundary=BoUnDaRy"),
+        Case(400, "olivia", "no channel", form="multipart", body=lambda w: {
+            "product": w.meal.id, "file": csv_file("订单号\nX-1\n")}),
+        Case(400, "olivia", "JSON instead of a file", body=lambda w: {"product": w.meal.id, "channel": "pdd"}),
+        Case(422, "olivia", "Excel's scientific notation and a bad quantity", form="multipart", body=lambda w: {
+            "product": w.meal.id, "channel": "pdd", "file": csv_file("订单号,数量\n1.23457E+17,1\nX-2,0\n")}),
+        Case(422, "olivia", "no order number column", form="multipart", body=lambda w: {
+            "product": w.meal.id, "channel": "pdd", "file": csv_file("商品\n套餐\n")}),
+        refused_to("mike", form="multipart", body={}),
+        refused_to("carol", form="multipart", body={}),
+        anonymous(form="multipart", body={}),
+        not_json("olivia"),
+    ],
+    ("GET", "/api/v1/vouchers/issue-file/{id}/delivery.csv"): [
+        Case(200, "olivia", "a batch's delivery file", id=batch),
+        refused_to("mike", id=batch),
+        refused_to("carol", id=batch),
+        *unknown_ids("olivia"),
+        Case(404, "oscar", "another merchant's batch", id=batch),
+        anonymous(id=1),
+    ],
+    ("GET", "/api/v1/vouchers/issue-file/{id}/delivery.xlsx"): [
+        Case(200, "olivia", "the same as a workbook", id=batch),
+        refused_to("mike", id=batch),
+        *unknown_ids("olivia"),
+        Case(404, "oscar", "another merchant's batch", id=batch),
+        anonymous(id=1),
+    ],
     ("GET", "/api/v1/vouchers/{id}/qr.svg"): [
         Case(200, "olivia", "the QR of a voucher", id=own),
         refused_to("mike", id=own),
@@ -765,6 +805,7 @@ FILE_SIGNATURES = {
     "image/png": lambda content: content.startswith(b"\x89PNG\r\n\x1a\n"),
     "image/svg+xml": lambda content: b"<svg" in content[:500],
     "text/csv": lambda content: content.startswith("\ufeff".encode()) and b"\n" in content,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": lambda content: content.startswith(b"PK\x03\x04"),
 }
 
 
