@@ -185,7 +185,7 @@ class ApiSchema(AutoSchema):
         """What a request may send, as validation reads it: a list that may not be empty has an
         item at least; an amount is written as amount_pattern says."""
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        if direction != "request" or "$ref" in schema:
+        if direction != "request" or not schema or "$ref" in schema:
             return schema
         if getattr(field, "allow_empty", True) is False and schema.get("type") == "array":
             schema["minItems"] = max(schema.get("minItems", 0), 1)
@@ -209,7 +209,7 @@ class ApiSchema(AutoSchema):
             statuses |= {401, 403}
         if "requestBody" in operation:
             statuses |= {400, 415}
-        if query - PAGE_PARAMETERS:
+        if query:  # a page size that is not one is refused too
             statuses.add(400)
         if any(where == "path" for where, _name in parameters) or query & PAGE_PARAMETERS:
             statuses.add(404)
