@@ -61,6 +61,22 @@ class Handler(ASGIHandler):
 
 django_asgi_app = Handler()
 
+from daphne import http_protocol  # noqa: E402
+
+
+class WebRequest(http_protocol.WebRequest):
+    """Daphne's request, leaving a POST body to Django. Twisted parses a form body for daphne,
+    which never reads the result, and answers a multipart body it cannot parse (no parts, or no
+    closing boundary) with a bare 400 before the application sees it: no JSON, no Content-Type.
+    Unparsed, the body reaches DRF, which answers it as any bad input (redemption.api.errors)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
+
+
+# daphne's HTTP factory makes its requests from this name when a connection opens.
+http_protocol.WebRequest = WebRequest
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -2,6 +2,8 @@
 and a schema that documents the errors each operation can give. Input that cannot be understood
 is a 400 with the field named, never a crash."""
 
+import re
+
 from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
@@ -19,8 +21,53 @@ def valid(serializer_class, request, **context):
     if not isinstance(request.data, dict):
         raise serializers.ValidationError({"body": [_("Send a JSON object.")]})
     serializer = serializer_class(data=request.data, context={"request": request, **context})
+    if request.content_type.startswith("application/json"):
+        errors = json_type_errors(serializer.fields, request.data)
+        if errors:
+            raise serializers.ValidationError(errors)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def amount_pattern(field):
+    """An amount as the schema writes it, and as a JSON body must send it: digits, a point and
+    at most the field's decimal places; a sign only where the amount may be below zero."""
+    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+    return rf"^{sign}\d{{1,{field.max_whole_digits}}}(?:\.\d{{1,{field.decimal_places}}})?$"
+
+
+def json_type_errors(fields, data):
+    """What in a JSON body has not the type the schema gives it, by field. DRF reads 5 as "5" for
+    text, "5" as 5 for a number and "yes" as true: a form needs that, as all it sends is text,
+    but in JSON it would take what the schema calls invalid. Nested objects and lists are
+    looked into; null and what is left out are the fields' own business."""
+    errors = {}
+    for name, field in fields.items():
+        value = data.get(name) if isinstance(data, dict) else None
+        if value is None or field.read_only:
+            continue
+        error = json_type_error(field, value)
+        if error:
+            errors[name] = error
+    return errors
+
+
+def json_type_error(field, value):
+    if isinstance(field, (serializers.ListField, serializers.ListSerializer)) and isinstance(value, list):
+        found = {i: json_type_error(field.child, item) for i, item in enumerate(value) if item is not None}
+        return {i: error for i, error in found.items() if error} or None
+    if isinstance(field, serializers.DecimalField):
+        ok = isinstance(value, str) and re.fullmatch(amount_pattern(field), value)
+        return None if ok else [_("Send the amount as text, e.g. \"12.50\".")]
+    if isinstance(field, (serializers.CharField, serializers.DateTimeField, serializers.DateField)):
+        return None if isinstance(value, str) else [_("Not a valid string.")]
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else [_("Must be a valid boolean.")]
+    if isinstance(field, serializers.IntegerField):
+        return None if isinstance(value, int) and not isinstance(value, bool) else [_("A valid integer is required.")]
+    if isinstance(field, serializers.Serializer) and isinstance(value, dict):
+        return json_type_errors(field.fields, value) or None
+    return None
 
 
 def optional_int(params, name):
@@ -45,9 +92,28 @@ def not_found():
 
 
 class Pagination(PageNumberPagination):
+    """?page= and ?page_size=; a page size that is not a whole number from 1 is refused, not
+    passed over for the default; a larger one than max_page_size gives max_page_size."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request):
+        value = request.query_params.get(self.page_size_query_param)
+        if not value:
+            return self.page_size
+        if not (value.isascii() and value.isdigit() and int(value) >= 1):
+            raise serializers.ValidationError({self.page_size_query_param: [_("A whole number from 1 is required.")]})
+        return min(int(value), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = f"Results per page (default {self.page_size}; more than {self.max_page_size} gives {self.max_page_size})."
+        return parameters
 
 
 def paginate(view, request, queryset, shape):
@@ -109,7 +175,31 @@ class ApiSchema(AutoSchema):
                 "Retry-After": {"schema": {"type": "integer"}, "required": True, "description": "Seconds to wait."},
             }
         operation["responses"] = dict(sorted(responses.items()))
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query" and not parameter.get("required"):
+                # Every view reads an empty ?name= as left out, as a form with a blank field sends it.
+                parameter["allowEmptyValue"] = True
         return operation
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        """What a request may send, as validation reads it: a list that may not be empty has an
+        item at least; an amount is written as amount_pattern says."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction != "request" or not schema or "$ref" in schema:
+            return schema
+        if getattr(field, "allow_empty", True) is False and schema.get("type") == "array":
+            schema["minItems"] = max(schema.get("minItems", 0), 1)
+        if isinstance(field, serializers.ListSerializer) and field.max_length is not None:
+            schema["maxItems"] = field.max_length
+        if isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
+            schema["pattern"] = amount_pattern(field)
+        return schema
+
+    def map_parsers(self):
+        # Forms are read too (a browser's convenience), but a form has no null, no number and no
+        # list of objects: what the schema promises of a body holds in JSON only, so it offers
+        # JSON. An operation that takes a file names multipart itself.
+        return ["application/json"]
 
     def generic_errors(self, operation):
         parameters = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
@@ -119,7 +209,7 @@ class ApiSchema(AutoSchema):
             statuses |= {401, 403}
         if "requestBody" in operation:
             statuses |= {400, 415}
-        if query - PAGE_PARAMETERS:
+        if query:  # a page size that is not one is refused too
             statuses.add(400)
         if any(where == "path" for where, _name in parameters) or query & PAGE_PARAMETERS:
             statuses.add(404)

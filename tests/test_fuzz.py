@@ -1,9 +1,15 @@
 """No input gives a 500: random text, random JSON and random query strings at the endpoints."""
 
 import json
+import urllib.error
+import urllib.request
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
+
+from tests.processes import Server
 
 EXAMPLES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -70,3 +76,63 @@ def test_nul_characters_are_refused_not_crashed_on(api, olivia):
     assert client.post("/api/v1/stores/", {"name": "a\x00b"}, format="json").status_code == 400
     token = api(None).post("/api/v1/auth/token/", {"username": "olivia\x00", "password": "x"}, format="json")
     assert token.status_code == 400
+
+
+def raw_post(url, token, body, content_type):
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": content_type, "Authorization": f"Token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers.get("Content-Type"), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type"), error.read()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_multipart_body_without_parts_is_answered_in_json_by_the_real_server(olivia):
+    """As production serves it (daphne): a form with no parts, or none that can be read, reaches
+    the API and is answered like any bad input, never with a bare 400."""
+    token = Token.objects.create(user=olivia.user).key
+    server = Server().start()
+    try:
+        for body in (b"--xyz--\r\n", b"not a form"):
+            for path in ("/api/v1/redeem/order/", "/api/v1/offline/conflicts/1/settle/", "/api/v1/stores/",
+                         "/api/v1/vouchers/import/"):
+                status, content_type, answer = raw_post(server.url + path, token, body, "multipart/form-data; boundary=xyz")
+                assert content_type == "application/json", (path, body, status, answer)
+                assert status in (400, 404) and json.loads(answer)["ok"] is False, (path, body, status, answer)
+    finally:
+        server.stop()
+
+
+def test_a_page_size_that_is_not_a_whole_number_from_1_is_refused(api, olivia):
+    client = api(olivia)
+    for size in ("null", "0", "-1", "1.5", "²"):
+        response = client.get("/api/v1/vouchers/", {"page_size": size})
+        assert response.status_code == 400 and "page_size" in response.json()["errors"], size
+    assert client.get("/api/v1/vouchers/", {"page_size": "9999"}).status_code == 200
+    assert client.get("/api/v1/vouchers/", {"page_size": ""}).status_code == 200
+
+
+def test_in_json_a_value_must_have_the_type_the_schema_gives_it(api, olivia, carol, store_a):
+    owner = api(olivia)
+    refused = [
+        ("post", "/api/v1/stores/", {"name": "新店", "address": 0}, "address"),
+        ("patch", f"/api/v1/stores/{store_a.id}/", {"offline_max_value": 300}, "offline_max_value"),
+        ("patch", f"/api/v1/stores/{store_a.id}/", {"offline_max_value": "-1"}, "offline_max_value"),
+        ("patch", f"/api/v1/stores/{store_a.id}/", {"offline_enabled": "yes"}, "offline_enabled"),
+        ("patch", f"/api/v1/stores/{store_a.id}/", {"offline_max_redemptions": "20"}, "offline_max_redemptions"),
+    ]
+    for method, path, body, field in refused:
+        response = getattr(owner, method)(path, body, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+        assert response.status_code == 400 and field in response.json()["errors"], (body, response.content)
+    upload = api(carol).post("/api/v1/offline/upload/", {"device": 0, "items": []}, format="json")
+    assert upload.status_code == 400 and "device" in upload.json()["errors"]
+    assert owner.get(f"/api/v1/stores/{store_a.id}/").json()["offline_enabled"] is False
+
+
+def test_a_form_still_sends_everything_as_text(api, olivia, store_a):
+    response = api(olivia).patch(f"/api/v1/stores/{store_a.id}/", {"offline_enabled": "true", "offline_max_value": "300"},
+                                 format="multipart")
+    assert response.status_code == 200 and response.json()["offline_max_value"] == "300.00"

@@ -176,6 +176,17 @@ def test_a_bad_upload_is_refused_whole_and_changes_nothing(api, carol, offline_a
     assert not OfflineConflict.objects.exists()
 
 
+def test_a_scan_time_without_its_offset_is_refused_with_a_sentence(api, carol, offline_a, meal, issue):
+    voucher = issue(meal)
+    snap(api(carol))
+    naive = {**item(voucher.code, "naive"), "scanned_at": "2026-12-01T10:00:00"}
+    response = api(carol).post("/api/v1/offline/upload/", {"device": "phone-1", "items": [naive]}, format="json",
+                               HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 400 and response.json()["result"] == "invalid_request"
+    assert "时区" in response.json()["errors"]["items"]["0"]["scanned_at"][0]
+    assert not Redemption.objects.filter(voucher=voucher).exists()
+
+
 def test_devices_show_what_they_may_still_take(api, olivia, carol, offline_a, meal, issue):
     snap(api(carol), pending=0)
     upload(api(carol), item(issue(meal).code, "d-1"))

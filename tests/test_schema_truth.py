@@ -7,6 +7,7 @@ case here provokes. An operation added to the schema without cases here fails th
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -985,3 +986,19 @@ def test_void_freeze_and_reissue_answers_say_what_happened_in_chinese(api, olivi
     reissued = client.post(f"/api/v1/vouchers/{issue(meal).id}/reissue/", {}, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert reissued.json()["message"].startswith("A new voucher")
 
+
+
+def test_the_schema_offers_the_bodies_and_query_strings_the_api_takes(schema):
+    operations = [op for ops in schema["paths"].values() for op in ops.values() if isinstance(op, dict)]
+    # A form cannot carry null, numbers or lists of objects: bodies are JSON, or multipart for a file.
+    for op in operations:
+        media_types = set(op.get("requestBody", {}).get("content", {"application/json": None}))
+        assert media_types in ({"application/json"}, {"multipart/form-data"}), (op["operationId"], media_types)
+    # Every view reads ?name= as if it were left out.
+    optional = [p for op in operations for p in op.get("parameters", []) if p["in"] == "query" and not p.get("required")]
+    assert optional and all(p.get("allowEmptyValue") for p in optional)
+    page_size = next(p for op in operations for p in op.get("parameters", []) if p["name"] == "page_size")
+    assert page_size["schema"]["minimum"] == 1
+    components = schema["components"]["schemas"]
+    assert components["RedeemOrderInputRequest"]["properties"]["vouchers"]["minItems"] == 1
+    assert not re.fullmatch(components["PatchedStoreChangeRequest"]["properties"]["offline_max_value"]["pattern"], "-1")

@@ -1,7 +1,9 @@
 """Offline at the counter: the snapshot a device decides with, its upload, and, for the owner,
 the devices out there and the conflicts to settle."""
 
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -39,10 +41,19 @@ class SnapshotView(ApiView):
 
 
 class ScannedAtField(serializers.DateTimeField):
+    """When the device took it, with the device's offset: without one the server cannot tell
+    which moment the device meant, so it is refused rather than read in the server's zone."""
+
+    default_error_messages = {
+        "offset": gettext_lazy("Give the time with its offset from UTC, e.g. 2026-12-01T10:00:00+08:00."),
+    }
+
     def to_internal_value(self, value):
         moment = super().to_internal_value(value)
         if moment.year < 2000:
             self.fail("invalid", format="ISO 8601")
+        if isinstance(value, str) and parse_datetime(value).tzinfo is None:
+            self.fail("offset")
         return moment
 
 
