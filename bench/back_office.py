@@ -72,7 +72,7 @@ def seed(total):
                    v.created_at + (k * 3 + v.id % 5) * interval '1 day', NULL,
                    CASE WHEN (v.id + k) % 97 = 0 THEN now() END, ''
             FROM redemption_voucher v CROSS JOIN generate_series(0, 4) k WHERE v.merchant_id = {merchant.pk}""")
-        c.execute(f"""
+        c.execute("""
             UPDATE redemption_voucher v SET uses_left = r.reversed
             FROM (SELECT voucher_id, count(*) FILTER (WHERE reversed_at IS NOT NULL) AS reversed
                   FROM redemption_redemption GROUP BY voucher_id) r
@@ -127,9 +127,9 @@ def timed(client, path, query=None, runs=5):
 def time_endpoints(owner, busy):
     from django.test import Client
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
+    from staff.devices import token_for
 
-    client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner.user).key}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {token_for(owner.user)}")
     today = timezone.localdate()
     day = {"from": today.isoformat(), "to": today.isoformat()}
     month = {"from": (today - dt.timedelta(days=29)).isoformat(), "to": today.isoformat()}

@@ -27,7 +27,7 @@ REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 def seed(count):
     from decimal import Decimal
 
-    from rest_framework.authtoken.models import Token
+    from staff.devices import token_for
 
     from redemption import services
     from redemption.models import Product
@@ -40,7 +40,7 @@ def seed(count):
                          display_name="Clerk", stores=[store])
     product = Product.objects.create(merchant=owner.merchant, name="Meal", face_value=Decimal("10"))
     vouchers, _ = services.voucher_issue(product=product, order_no="LIVE", quantity=count)
-    return (Token.objects.create(user=owner.user).key, Token.objects.create(user=clerk.user).key,
+    return (token_for(owner.user), token_for(clerk.user),
             [v.code for v in vouchers])
 
 

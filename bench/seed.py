@@ -13,7 +13,7 @@ import djangoenv
 djangoenv.setup()
 
 from django.db import connection, transaction  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
+from staff.devices import token_for  # noqa: E402
 
 from redemption import codes  # noqa: E402
 from redemption.models import Product, Voucher  # noqa: E402
@@ -32,7 +32,7 @@ def clerks(merchant, store):
             display_name=f"Clerk {n}", role=Role.CLERK, stores=[store],
         )
         ids.append(member.pk)
-        tokens.append(Token.objects.create(user=member.user).key)
+        tokens.append(token_for(member.user))
     # redeem.pgbench picks clerk ids as the first one plus an offset.
     if ids != list(range(ids[0], ids[0] + CLERKS)):
         raise SystemExit(f"clerk ids are not consecutive: {ids}")

@@ -82,9 +82,9 @@ def seed(total):
 def time_endpoints(owner):
     from django.test import Client
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
+    from staff.devices import token_for
 
-    client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner.user).key}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {token_for(owner.user)}")
     today = timezone.localdate()
     ranges = {"30 days": (today - dt.timedelta(days=29), today),
               "120 days (all)": (today - dt.timedelta(days=119), today)}

@@ -141,7 +141,8 @@ INSTALLED_APPS = [
     "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # kept for its table's migrations: upgrades move its tokens into knox, hashed
+    "knox",
     "drf_spectacular",
     "channels",
     "redemption",
@@ -229,11 +230,18 @@ STORAGES = {
     },
 }
 
+# API tokens are knox's: one per sign-in, kept as a SHA-512 hash; a phone's token lasts until
+# that device is signed out (or its member deactivated), as a session on the scanner does.
+KNOX_TOKEN_MODEL = "knox.AuthToken"
+REST_KNOX = {"TOKEN_TTL": None, "AUTO_REFRESH": False, "AUTH_HEADER_PREFIX": "Token", "AUTH_TOKEN_CHARACTER_LENGTH": 40}
+DEVICE_SEEN_EVERY = 60  # seconds: a device's last-seen time is written at most this often
+SIGNIN_LINK_MINUTES = 10
+
 REST_FRAMEWORK = {
     # Token first: an anonymous API call then answers 401 with "WWW-Authenticate: Token".
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "staff.auth.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "staff.auth.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["staff.permissions.RolePermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

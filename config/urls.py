@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from config import health
+from staff import views as staff_views
 
 
 class IdConverter:
@@ -44,6 +45,8 @@ urlpatterns = [
     # Last of /api/: every other address there answers the API's JSON 404.
     re_path(r"^api/", api_errors.unmatched, name="api-unmatched"),
     path("healthz", health.healthz, name="healthz"),
+    path("s/<str:token>/", staff_views.signin_link_view, name="signin-link"),
+    path("s/<str:token>/qr.svg", staff_views.signin_qr_svg, name="signin-link-qr"),
     path("jsi18n/", catalog, name="javascript-catalog"),
     path("staff/", include((pages.staff, "staff"))),
     path("", include(pages.site)),

@@ -14,17 +14,20 @@ from django.utils import timezone
 from redemption import events
 from redemption.models import Event
 from staff.apikit import MAX_ID
+from staff import devices
 from staff.models import Role
 
 log = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4403
+CLOSE_SIGNED_OUT = 4401
 REPLAY_PAGE = 500  # events read from the table at a time
 
 
 @database_sync_to_async
-def _watch(user):
-    """(member, store ids, merchant group?) for an owner or manager; None for anyone else."""
+def _watch(scope):
+    """(member, merchant, store ids, device id) for an owner or manager; None for anyone else."""
+    user = scope.get("user")
     if user is None or not user.is_authenticated or not user.is_active:
         return None
     try:
@@ -34,7 +37,10 @@ def _watch(user):
     if member.role not in (Role.OWNER, Role.MANAGER):
         return None
     merchant = member.merchant
-    return member, merchant, sorted(member.store_ids())
+    # The device this socket belongs to: the token's (?token=), or the session's.
+    session = scope.get("session")
+    device_id = scope.get("device_id") or (session.get(devices.SESSION_DEVICE) if session is not None else None)
+    return member, merchant, sorted(member.store_ids()), device_id
 
 
 def _scope(merchant_id, store_ids, whole_merchant):
@@ -88,17 +94,19 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         # Taken before the handshake completes: a feed "from now" includes whatever commits next.
         newest = await _newest_id(Event.objects.all())
         await self.accept()
-        watch = await _watch(self.scope.get("user"))
+        watch = await _watch(self.scope)
         if watch is None:
             # Accepted, then closed with 4403, so the browser can tell "not allowed" from "no server".
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        member, merchant, store_ids = watch
+        member, merchant, store_ids, device_id = watch
         self.tz = merchant.tz
         self.events = _scope(merchant.pk, store_ids, member.is_owner)
         self.groups_joined = [events.store_group(s) for s in store_ids]
         if member.is_owner:
             self.groups_joined.append(events.merchant_group(merchant.pk))
+        if device_id is not None:
+            self.groups_joined.append(devices.device_group(device_id))
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         self.sent = {}  # id -> when it happened, for ids above `low`
@@ -122,6 +130,10 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
+
+    async def device_signed_out(self, message):
+        # This socket's device was signed out: 4401 tells the page to sign in again.
+        await self.close(code=CLOSE_SIGNED_OUT)
 
     async def event_push(self, message):
         await self._send(message["event"])

@@ -1,29 +1,48 @@
 """The staff side of the API: API tokens, and the owner's set-up of stores and staff."""
 
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate, get_user_model, logout
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from staff import lockout, present, services
-from staff.apikit import MAX_ID, ApiView, Throttled, not_found, valid
-from staff.models import Membership, Role, Store
-from staff.permissions import OWNER
+from staff import devices, lockout, present, services
+from staff.apikit import MAX_ID, ApiView, Error, Pagination, Throttled, not_found, paginate, valid
+from staff.models import Device, Membership, Role, Store
+from staff.permissions import OWNER, OWNER_MANAGER, Forbidden
+
+
+class SignedOut(serializers.Serializer):
+    ok = serializers.BooleanField()
+    result = serializers.ChoiceField(choices=["signed_out"])
+
+
+class TokenInput(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField()
+    name = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                                 help_text="What to call this device in the owner's list (default: from the User-Agent).")
 
 
 class TokenView(ApiView):
-    """Exchange a username and password for an API token."""
+    """POST: a username and password for an API token; every call makes a new token, a device of
+    its own, and earlier ones keep working. DELETE: sign out the calling device (its token, or its
+    session)."""
 
     permission_classes = [AllowAny]
-    authentication_classes = []
+
+    def perform_authentication(self, request):
+        # Signing in takes no credentials but the body's (a stale token in the header is ignored);
+        # signing out is by the caller's own.
+        if request.method != "POST":
+            super().perform_authentication(request)
 
     @extend_schema(
-        request=inline_serializer("TokenInput", {"username": serializers.CharField(), "password": serializers.CharField()}),
+        request=TokenInput,
         responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()}), 429: Throttled},
     )
     def post(self, request):
@@ -46,8 +65,24 @@ class TokenView(ApiView):
                 status=400,
             )
         lockout.forget(username)
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        name = request.data.get("name")
+        name = name if isinstance(name, str) and name.strip() else devices.device_name(request.META.get("HTTP_USER_AGENT", ""))
+        return Response({"token": devices.token_for(user, name=name.strip())})
+
+    @extend_schema(request=None, responses={200: SignedOut, **{401: Error}})
+    def delete(self, request):
+        if request.user is None or not request.user.is_authenticated:
+            raise NotAuthenticated()
+        device = getattr(request.auth, "device", None) if request.auth is not None else None
+        if device is None and request.auth is None:
+            device = Device.objects.filter(pk=request.session.get(devices.SESSION_DEVICE)).first()
+        if device is not None:
+            devices.device_sign_out(device=device)
+        elif request.auth is not None:
+            request.auth.delete()  # a token without a device (made outside the API): it goes all the same
+        if request.auth is None:
+            logout(request._request)
+        return Response({"ok": True, "result": "signed_out"})
 
 
 class StoreInput(serializers.Serializer):
@@ -133,8 +168,10 @@ def _password_problems(password, user):
 
 
 class StaffInput(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]{1,150}$", max_length=150)
-    password = serializers.CharField(max_length=128, write_only=True)
+    username = serializers.RegexField(r"^[\w.@+-]{1,150}$", max_length=150, required=False,
+                                      help_text="Left out: one is made up (the member signs in by QR).")
+    password = serializers.CharField(max_length=128, write_only=True, required=False,
+                                     help_text="Left out: no password; the member signs in by a sign-in QR.")
     display_name = serializers.CharField(max_length=50)
     role = serializers.ChoiceField(choices=[Role.CLERK, Role.MANAGER])
     stores = StoresField(required=False, default=list)
@@ -145,7 +182,8 @@ class StaffInput(serializers.Serializer):
         return value
 
     def validate(self, data):
-        _password_problems(data["password"], get_user_model()(username=data["username"]))
+        if "password" in data:
+            _password_problems(data["password"], get_user_model()(username=data.get("username", "")))
         return data
 
 
@@ -209,3 +247,68 @@ class StaffDetailView(ApiView):
             _password_problems(data["password"], member.user)
         services.staff_update(member=member, **data)
         return Response(present.member_data(self.get_member(request, pk)))
+
+
+class DeviceOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    staff = inline_serializer("DeviceStaff", {"id": serializers.IntegerField(), "display_name": serializers.CharField()})
+    how = serializers.ChoiceField(choices=Device.How.choices)
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField()
+
+
+class DeviceListView(ApiView):
+    """Owner: every member's signed-in devices; manager: their own and their stores' clerks'.
+    Most recently seen first."""
+
+    roles = OWNER_MANAGER
+    pagination_class = Pagination
+
+    @extend_schema(responses=DeviceOut(many=True))
+    def get(self, request):
+        tz = request.member.merchant.tz
+        return paginate(self, request, devices.devices_for(request.member), lambda d: present.device_data(d, tz))
+
+
+class DeviceSignOutView(ApiView):
+    """Owner, manager (their own and their clerks' devices): sign one device out. Its token or
+    session answers 401 from now on and its open dashboard closes; the member's other devices go on."""
+
+    roles = OWNER_MANAGER
+
+    @extend_schema(request=None, responses={200: DeviceOut, **{404: Error}})
+    def post(self, request, pk):
+        device = (Device.objects.select_related("member").filter(member__merchant_id=request.member.merchant_id, pk=pk)
+                  .first() or not_found())
+        if not devices.may_manage(request.member, device.member):
+            raise Forbidden()
+        devices.device_sign_out(device=device)
+        return Response(present.device_data(device, request.member.merchant.tz))
+
+
+class SigninQrOut(serializers.Serializer):
+    url = serializers.URLField(help_text="The sign-in link, for one use (the QR holds it).")
+    qr_url = serializers.URLField()
+    expires_at = serializers.DateTimeField()
+
+
+class SigninQrView(ApiView):
+    """Owner: a sign-in QR for any active clerk or manager; manager: for the clerks of their stores.
+    One use within 10 minutes; making a new one voids the last."""
+
+    roles = OWNER_MANAGER
+
+    @extend_schema(request=None, responses={201: SigninQrOut, **{404: Error}})
+    def post(self, request, pk):
+        caller = request.member
+        member = (Membership.objects.select_related("user").filter(merchant_id=caller.merchant_id, pk=pk).first()
+                  or not_found())
+        may = devices.may_manage(caller, member) and member.pk != caller.pk and (
+            member.role == Role.CLERK or (caller.is_owner and member.role == Role.MANAGER))
+        if not may or not member.user.is_active:
+            raise Forbidden()
+        link, token = devices.signin_link_create(member=member, by=caller)
+        url = request.build_absolute_uri(f"/s/{token}/")
+        return Response({"url": url, "qr_url": url + "qr.svg",
+                         "expires_at": link.expires_at.astimezone(caller.merchant.tz).isoformat()}, status=201)

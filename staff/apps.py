@@ -7,4 +7,4 @@ class StaffConfig(AppConfig):
     verbose_name = _("Staff")
 
     def ready(self):
-        from staff import lockout  # noqa: F401  (connects the login signal receivers)
+        from staff import auth, lockout  # noqa: F401  (connect the login signal receivers)

@@ -125,3 +125,44 @@ class Membership(models.Model):
             return 0
         left = (self.throttled_until - (now or timezone.now())).total_seconds()
         return max(0, int(left + 0.999))
+
+
+class Device(models.Model):
+    """One sign-in of a member: a phone's session, an API token, a sign-in QR scanned. Each can be
+    signed out alone; the member's other devices keep working."""
+
+    class How(models.TextChoices):
+        PASSWORD = "password", _("Password")
+        TOKEN = "token", _("API token")
+        QR = "qr", _("Sign-in QR")
+
+    member = models.ForeignKey(Membership, models.CASCADE, related_name="devices", verbose_name=_("staff member"))
+    how = models.CharField(_("signed in by"), max_length=8, choices=How.choices)
+    name = models.CharField(_("device"), max_length=100, blank=True)
+    # Exactly one of these: the API token's row (knox keeps only its hash), or the session's key.
+    token = models.OneToOneField("knox.AuthToken", models.SET_NULL, null=True, blank=True, related_name="device")
+    session_key = models.CharField(max_length=40, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("signed in"), default=timezone.now)
+    # Written at most once a minute (DEVICE_SEEN_EVERY), not on every request.
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+    signed_out_at = models.DateTimeField(_("signed out"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+        indexes = [models.Index(fields=["member", "signed_out_at"])]
+
+    def __str__(self):
+        return self.name or self.get_how_display()
+
+
+class SigninLink(models.Model):
+    """A sign-in QR: one use, for one member, for a few minutes; only the hash of its token is kept."""
+
+    member = models.ForeignKey(Membership, models.CASCADE, related_name="signin_links")
+    digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(Membership, models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)

@@ -30,3 +30,14 @@ def store_data(store):
         "offline_max_value": str(store.offline_max_value),
         "offline_snapshot_hours": store.offline_snapshot_hours,
     }
+
+
+def device_data(device, tz):
+    return {
+        "id": device.id,
+        "staff": staff_ref(device.member),
+        "how": device.how,
+        "name": device.name,
+        "created_at": device.created_at.astimezone(tz).isoformat(),
+        "last_seen_at": device.last_seen_at.astimezone(tz).isoformat(),
+    }

@@ -1,11 +1,13 @@
 """Writes about who works where. The API, the admin and the commands all come through here, so a
 rule such as "a deactivated member's tokens stop at once" holds the same way everywhere."""
 
+import secrets
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from staff import devices
 from staff.models import Membership, Merchant, Role, Store, StoreOfflineRule
 
 
@@ -24,7 +26,10 @@ def store_create(*, merchant, name, address="") -> Store:
 
 
 @transaction.atomic
-def staff_create(*, merchant, username, password, display_name, role=Role.CLERK, stores=()) -> Membership:
+def staff_create(*, merchant, display_name, username=None, password=None, role=Role.CLERK, stores=()) -> Membership:
+    """A clerk or manager. Without a password they sign in by a sign-in QR only; without a username
+    one is made up (they never type it)."""
+    username = username or _unused_username(merchant)
     user = get_user_model().objects.create_user(username=username, password=password)
     member = Membership.objects.create(user=user, merchant=merchant, role=role, display_name=display_name)
     member.stores.set(stores)
@@ -51,13 +56,20 @@ def staff_update(*, member: Membership, is_active=None, role=None, stores=None, 
     return member
 
 
+def _unused_username(merchant):
+    while True:
+        username = f"m{merchant.pk}-{secrets.token_hex(3)}"
+        if not get_user_model().objects.filter(username=username).exists():
+            return username
+
+
 def staff_deactivate(*, member: Membership):
-    """The member can no longer log in. Their API tokens go at once; their sessions fail on the
-    next request, because authentication refuses inactive users."""
+    """The member can no longer log in. Every device of theirs is signed out at once: tokens and
+    sessions answer 401 from the next request on (authentication refuses inactive users too)."""
     user = member.user
     user.is_active = False
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)
-    Token.objects.filter(user=user).delete()
+    devices.member_signed_out(member=member)
 
 
 def staff_set_active(*, members, active) -> int:

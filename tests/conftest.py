@@ -7,13 +7,12 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from redemption import hotpath, services
 from redemption.models import OrderTotal, Product
 from staff.models import Role, Store
-from staff import lockout
+from staff import devices, lockout
 from staff.services import merchant_create, staff_create
 
 IN_CI = os.environ.get("CI") == "true"
@@ -146,11 +145,15 @@ def issue():
     return issue
 
 
+def token_for(member):
+    """A fresh API token for a member: a device of its own, as the app's sign-in makes one."""
+    return devices.token_for(member.user, name="test")
+
+
 def api_as(member):
     client = APIClient()
     if member is not None:
-        token, _ = Token.objects.get_or_create(user=member.user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(member)}")
     return client
 
 

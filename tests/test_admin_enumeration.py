@@ -29,7 +29,7 @@ def answer(client, url):
 def other_merchants_things(oscar, issue):
     """One of everything, belonging to the other merchant or to the platform."""
     from django.contrib.auth.models import Group
-    from rest_framework.authtoken.models import Token
+    from tests.conftest import token_for
 
     from redemption import services
     from redemption.models import Product
@@ -41,7 +41,7 @@ def other_merchants_things(oscar, issue):
     voucher = issue(product)
     services.voucher_redeem(member=clerk, raw_code=voucher.code)
     Group.objects.create(name="platform staff")
-    Token.objects.create(user=clerk.user)
+    token_for(clerk)
 
 
 @pytest.mark.parametrize("model", list(admin.site._registry), ids=lambda m: m._meta.label)

@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
+from tests.conftest import token_for
 from rest_framework.test import APIClient
 
 from redemption.models import Attempt, Redemption
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def hammer(members, body_for, n, path="/api/v1/redeem/"):
     """n threads at once, thread i acting as members[i % len(members)] (at path(i) when path is a
     function); returns (status, json) per thread."""
-    tokens = [Token.objects.get_or_create(user=m.user)[0].key for m in members]
+    tokens = [token_for(m) for m in members]
     barrier = threading.Barrier(n)
     results = [None] * n
 
@@ -82,7 +82,7 @@ def test_one_idempotency_key_sent_ten_times_at_once_redeems_once(carol, wash, is
 def test_reversing_at_once_gives_the_uses_back_once(carol, olivia, wash, issue):
     voucher = issue(wash)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=carol.user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(carol)}")
     rid = client.post("/api/v1/redeem/", {"code": voucher.code, "uses": 2}, format="json").json()["redemption"]["id"]
     results = hammer([olivia, carol], lambda i: {"reason": "x"}, 10, path=f"/api/v1/redemptions/{rid}/reverse/")
     assert Counter(status for status, _ in results) == {200: 1, 409: 9}
@@ -92,7 +92,7 @@ def test_reversing_at_once_gives_the_uses_back_once(carol, olivia, wash, issue):
 
 def test_redeems_and_reversals_at_once_keep_the_day_totals_exact(carol, olivia, meal, wash, issue):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=carol.user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(carol)}")
     pass_ = issue(wash)
     earlier = [client.post("/api/v1/redeem/", {"code": pass_.code}, format="json").json()["redemption"]["id"]
                for _ in range(2)]

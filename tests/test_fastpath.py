@@ -5,7 +5,7 @@ view. Both must leave the same rows and give the same answers. (PostgreSQL, a re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from rest_framework.authtoken.models import Token
+from tests.conftest import token_for
 
 from redemption.models import Attempt, Event, Redemption
 from tests.processes import Server, post
@@ -31,7 +31,7 @@ def comparable(answer):
 
 
 def test_a_redeem_on_the_fast_path_answers_and_records_as_the_view_does(server, api, carol, wash, issue):
-    token = Token.objects.create(user=carol.user).key
+    token = token_for(carol)
     fast_voucher, view_voucher = issue(wash), issue(wash)
     fast = post(server, "/api/v1/redeem/", token, {"code": fast_voucher.code, "uses": 2, "idempotency_key": "k1"})
     view = api(carol).post("/api/v1/redeem/", {"code": view_voucher.code, "uses": 2, "idempotency_key": "k2"},
@@ -55,7 +55,7 @@ def test_a_redeem_on_the_fast_path_answers_and_records_as_the_view_does(server, 
 
 
 def test_refusals_and_checks_answer_as_before(server, carol, meal, issue):
-    token = Token.objects.create(user=carol.user).key
+    token = token_for(carol)
     voucher = issue(meal)
     checked = post(server, "/api/v1/check/", token, {"code": voucher.code})
     assert checked[0] == 200 and checked[1]["result"] == "redeemable" and checked[1]["voucher"]["uses_left"] == 1
@@ -71,7 +71,7 @@ def test_refusals_and_checks_answer_as_before(server, carol, meal, issue):
 
 
 def test_a_deactivated_clerk_is_refused_at_once(server, carol, meal, issue):
-    token = Token.objects.create(user=carol.user).key
+    token = token_for(carol)
     assert post(server, "/api/v1/redeem/", token, {"code": issue(meal).code})[0] == 200
     carol.user.is_active = False
     carol.user.save()
@@ -82,7 +82,7 @@ def test_thirty_scans_at_once_of_a_three_use_pass_redeem_exactly_three(server, c
     import concurrent.futures
     from collections import Counter
 
-    token = Token.objects.create(user=carol.user).key
+    token = token_for(carol)
     voucher = issue(wash)
     with concurrent.futures.ThreadPoolExecutor(30) as pool:
         answers = list(pool.map(lambda _: post(server, "/api/v1/redeem/", token, {"code": voucher.code}), range(30)))
@@ -93,7 +93,7 @@ def test_thirty_scans_at_once_of_a_three_use_pass_redeem_exactly_three(server, c
 
 
 def test_the_fast_path_adds_to_the_day_total_and_notes_the_first_use(server, api, olivia, carol, meal, wash, issue):
-    token = Token.objects.create(user=carol.user).key
+    token = token_for(carol)
     pass_, meals = issue(wash), [issue(meal) for _ in range(12)] + [issue(meal, channel="pdd") for _ in range(4)]
     first = post(server, "/api/v1/redeem/", token, {"code": pass_.code})[1]["redemption"]["id"]
     # Many scans of one clerk at once: they all add to the same day's totals.
@@ -118,7 +118,7 @@ def test_the_fast_path_holds_the_redemption_rules_in_the_merchants_day(server, c
 
     from redemption.models import Product
 
-    token = Token.objects.create(user=carol.user).key
+    token = token_for(carol)
     two_a_day = Product.objects.create(merchant=acme, name="洗车 5 次卡", face_value=Decimal("100"),
                                        uses_per_voucher=5, max_uses_per_day=2)
     voucher = issue(two_a_day)
@@ -149,7 +149,7 @@ def test_the_fast_path_holds_the_redemption_rules_in_the_merchants_day(server, c
 def test_a_check_of_an_order_of_several_lists_the_order(server, carol, meal):
     from redemption import services
 
-    token = Token.objects.create(user=carol.user).key
+    token = token_for(carol)
     vouchers, _ = services.voucher_issue(product=meal, order_no="PDD-77", channel="pdd", quantity=3)
     checked = post(server, "/api/v1/check/", token, {"code": vouchers[1].code})
     assert checked[0] == 200
@@ -161,7 +161,7 @@ def test_a_check_of_an_order_of_several_lists_the_order(server, carol, meal):
 def test_a_voucher_made_outside_the_services_gets_its_order_counted_on_its_first_redeem(server, carol, meal):
     from redemption.models import OrderTotal, Voucher
 
-    token = Token.objects.create(user=carol.user).key
+    token = token_for(carol)
     voucher = Voucher.objects.create(merchant=meal.merchant, product=meal, code="8888000011112222", order_no="ADMIN-1",
                                      uses_total=1, uses_left=1)
     assert not OrderTotal.objects.filter(order_no="ADMIN-1").exists()

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from rest_framework.authtoken.models import Token
+from tests.conftest import token_for
 
 from redemption.models import Event
 from staff.services import staff_create
@@ -63,7 +63,7 @@ def test_dashboards_miss_no_event_under_load_and_reconnects(olivia, acme, store_
     ]
     manager = staff_create(merchant=acme, username="mgr", password=PASSWORD, display_name="M", role="manager",
                            stores=[store_a])
-    tokens = {m.pk: Token.objects.create(user=m.user).key for m in [*clerks, manager, olivia]}
+    tokens = {m.pk: token_for(m) for m in [*clerks, manager, olivia]}
     codes = [issue(meal).code for _ in range(480)]
     capacity = {"CHANNEL_CAPACITY": "20", "LIVE_FEED_SWEEP": "0.5"}
     servers = [Server(**capacity).start(), Server(**capacity).start()]

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
+from tests.conftest import token_for
 
 from tests.processes import Server
 
@@ -93,7 +93,7 @@ def raw_post(url, token, body, content_type):
 def test_a_multipart_body_without_parts_is_answered_in_json_by_the_real_server(olivia):
     """As production serves it (daphne): a form with no parts, or none that can be read, reaches
     the API and is answered like any bad input, never with a bare 400."""
-    token = Token.objects.create(user=olivia.user).key
+    token = token_for(olivia)
     server = Server().start()
     try:
         for body in (b"--xyz--\r\n", b"not a form"):

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 from django.db.models import Sum
-from rest_framework.authtoken.models import Token
+from tests.conftest import token_for
 
 from redemption.models import Redemption, Voucher
 from staff.services import staff_create
@@ -42,7 +42,7 @@ def test_a_server_killed_mid_load_loses_and_doubles_nothing(acme, store_a, wash,
         staff_create(merchant=acme, username=f"clerk{i}", password=PASSWORD, display_name=f"Clerk {i}", stores=[store_a])
         for i in range(CLERKS)
     ]
-    tokens = [Token.objects.create(user=c.user).key for c in clerks]
+    tokens = [token_for(c) for c in clerks]
     # Fewer uses than requests, so some refusals are part of the run too.
     codes = [issue(wash).code for _ in range(CLERKS * ROUNDS // 4)]
     servers = [Server().start(), Server().start()]

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
-from rest_framework.authtoken.models import Token
+from tests.conftest import token_for
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def token_of(member):
-    return Token.objects.get_or_create(user=member.user)[0].key
+    return token_for(member)
 
 
 def ws_path(member, after=None):

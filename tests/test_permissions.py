@@ -49,6 +49,8 @@ MATRIX = [
     ("orders export", "get", "/api/v1/orders/export.csv", None, {"olivia", "mike", "oscar"}),
     ("daily statement", "get", "/api/v1/stats/daily/", None, {"olivia", "mike", "oscar"}),
     ("daily statement csv", "get", "/api/v1/stats/daily.csv", None, {"olivia", "mike", "oscar"}),
+    ("devices", "get", "/api/v1/devices/", None, {"olivia", "mike", "oscar"}),
+    ("sign this device out", "delete", "/api/v1/auth/token/", None, {"olivia", "mike", "carol", "oscar"}),
     ("issue from a file", "post", "/api/v1/vouchers/issue-file/", lambda c: {"product": c["product"], "channel": "pdd"},
      {"olivia", "oscar"}),
 ]
@@ -69,6 +71,7 @@ OBJECT_MATRIX = [
     ("qr png", "get", "/api/v1/vouchers/{voucher}/qr.png", {"olivia"}),
     ("history", "get", "/api/v1/vouchers/{voucher}/history/", {"olivia"}),
     ("reveal", "post", "/api/v1/vouchers/{voucher}/reveal/", {"olivia"}),
+    ("sign-in QR", "post", "/api/v1/staff/{carol}/signin-qr/", {"olivia", "mike"}),
     ("delivery file", "get", "/api/v1/vouchers/issue-file/{batch}/delivery.csv", {"olivia"}),
     ("delivery workbook", "get", "/api/v1/vouchers/issue-file/{batch}/delivery.xlsx", {"olivia"}),
 ]

@@ -6,7 +6,7 @@ import time
 from collections import Counter
 
 import pytest
-from rest_framework.authtoken.models import Token
+from tests.conftest import token_for
 
 from tests.processes import Server, WebSocket, post
 
@@ -28,7 +28,7 @@ def servers(db):
 
 def test_fifty_redeems_of_one_code_across_two_processes_one_wins(servers, carol, mike, meal, issue, store_a):
     voucher = issue(meal)
-    tokens = [Token.objects.create(user=m.user).key for m in (carol, mike)]
+    tokens = [token_for(m) for m in (carol, mike)]
     body = {"code": voucher.code, "store": store_a.id}
     with concurrent.futures.ThreadPoolExecutor(50) as pool:
         futures = [pool.submit(post, servers[i % 2], "/api/v1/redeem/", tokens[i % 2], body) for i in range(50)]
@@ -42,8 +42,8 @@ def test_fifty_redeems_of_one_code_across_two_processes_one_wins(servers, carol,
 
 def test_a_redemption_on_one_process_reaches_a_dashboard_on_the_other(servers, olivia, carol, meal, issue):
     voucher = issue(meal)
-    owner_token = Token.objects.create(user=olivia.user).key
-    clerk_token = Token.objects.create(user=carol.user).key
+    owner_token = token_for(olivia)
+    clerk_token = token_for(carol)
     ws = WebSocket(servers[0], f"/ws/dashboard/?token={owner_token}")
     try:
         time.sleep(0.3)  # the consumer joins its groups right after the handshake

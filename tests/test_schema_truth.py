@@ -22,7 +22,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from staff import devices
+from staff.devices import token_for as new_token_for
+from staff.models import Device
 from rest_framework.test import APIClient
 
 from redemption import offline, services
@@ -60,7 +62,7 @@ class World:
         if who == "operator":  # the platform's superuser: logged in, but staff of no merchant
             user = get_user_model().objects.create_superuser("operator", password=PASSWORD)
             client = APIClient()
-            client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {new_token_for(user)}")
             return client
         return api_as(getattr(self, who))
 
@@ -169,6 +171,11 @@ def today(w):
 
 def issue_order(w):
     services.voucher_issue(product=w.meal, order_no="O-1")
+
+
+def device_of(member):
+    devices.token_for(member.user)
+    return Device.objects.filter(member=member).latest("pk").pk
 
 
 def batch(w):
@@ -305,6 +312,39 @@ CASES = {
         Case(429, None, "a username locked out", setup=lambda w: lock_out("carol"),
              body={"username": "carol", "password": PASSWORD}),
         not_json(None),
+    ],
+    ("DELETE", "/api/v1/auth/token/"): [
+        Case(200, "carol", "a clerk signs this phone out"),
+        Case(200, "olivia", "the owner signs this device out"),
+        anonymous(),
+        bad_token(),
+    ],
+    ("GET", "/api/v1/devices/"): [
+        Case(200, "olivia", "every member's devices", setup=lambda w: [devices.token_for(m.user) for m in (w.carol, w.dave)]),
+        Case(200, "mike", "a manager's own and his clerks'"),
+        Case(400, "olivia", "a page size that is not one", query={"page_size": "0"}),
+        Case(404, "olivia", "a page past the last", query={"page": "99"}),
+        refused_to("carol"),
+        anonymous(),
+    ],
+    ("POST", "/api/v1/devices/{id}/sign-out/"): [
+        Case(200, "olivia", "the owner signs a clerk's phone out", id=lambda w: device_of(w.carol)),
+        Case(200, "mike", "a manager signs his clerk's phone out", id=lambda w: device_of(w.carol)),
+        Case(403, "mike", "a manager may not sign out the owner", id=lambda w: device_of(w.olivia)),
+        refused_to("carol", id=lambda w: device_of(w.carol)),
+        *unknown_ids("olivia"),
+        Case(404, "oscar", "another merchant's device", id=lambda w: device_of(w.carol)),
+        anonymous(id=1),
+    ],
+    ("POST", "/api/v1/staff/{id}/signin-qr/"): [
+        Case(201, "olivia", "the owner, for a clerk", id=lambda w: w.carol.id),
+        Case(201, "olivia", "the owner, for a manager", id=lambda w: w.mike.id),
+        Case(201, "mike", "a manager, for a clerk of his store", id=lambda w: w.carol.id),
+        Case(403, "mike", "a manager, for a clerk of another store", id=lambda w: w.dave.id),
+        refused_to("carol", id=lambda w: w.carol.id),
+        *unknown_ids("olivia"),
+        Case(404, "oscar", "another merchant's member", id=lambda w: w.carol.id),
+        anonymous(id=1),
     ],
     ("GET", "/api/v1/ping/"): [Case(200, None, "anyone")],
     ("POST", "/api/v1/check/"): [

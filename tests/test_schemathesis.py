@@ -5,7 +5,7 @@ calls valid is accepted, one it calls invalid is refused."""
 
 import pytest
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
+from tests.conftest import token_for
 
 import schemathesis
 from django.core import signals
@@ -69,7 +69,7 @@ def token(request, olivia, carol, meal, wash, issue):
     for product in (meal, wash):
         issue(product)
     member = olivia if request.param == "owner" else carol
-    return Token.objects.get_or_create(user=member.user)[0].key
+    return token_for(member)
 
 
 @schema.parametrize()

@@ -2,6 +2,8 @@
 by redemption.present, which is faster on the redeem path; tests/test_schema_truth.py holds every
 answer of every operation to these descriptions."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import serializers
 
 from redemption.models import Channel, VoucherStatus
@@ -375,3 +377,23 @@ class History(serializers.Serializer):
 class Revealed(serializers.Serializer):
     code = serializers.CharField()
     password = serializers.CharField(allow_blank=True, help_text="Empty when the voucher has none.")
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Token <key>`: a device's token from POST /api/v1/auth/token/ (kept only hashed)."""
+
+    target_class = "staff.auth.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Token")
+
+
+class SessionScheme(OpenApiAuthenticationExtension):
+    """The scanner's and the dashboard's session cookie (with CSRF)."""
+
+    target_class = "staff.auth.SessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}

@@ -242,6 +242,10 @@ const CONNECTION = {
 };
 
 function setConnection(name) {
+  if (name === "signed-out") {
+    location.href = config.urls.login; // this device was signed out: sign in again
+    return;
+  }
   $("conn").className = "conn conn-" + name;
   $("conn-text").textContent = CONNECTION[name];
 }

@@ -4,6 +4,7 @@ const PING_MS = 20000;
 const SILENT_MS = 50000; // no answer to pings for this long: the connection is dead, start over
 const STABLE_MS = 10000; // a connection that lasted this long resets the backoff
 const FORBIDDEN = 4403; // the server's close code for a login that may not see the feed
+const SIGNED_OUT = 4401; // ... and for a device the owner signed out
 
 // Milliseconds before reconnect attempt number retries (0 first): doubling up to 30 s, with jitter so
 // dashboards dropped by one restart do not all come back in the same instant.
@@ -13,7 +14,7 @@ export function backoff(retries, random = Math.random) {
 }
 
 // url(): where to connect now (with ?after= the last event seen); onMessage(event) for each event;
-// onState(name): "connecting", "reconnecting", "live" or "forbidden".
+// onState(name): "connecting", "reconnecting", "live", "forbidden" or "signed-out".
 export function connectLive({ url, onMessage, onState }) {
   let socket = null;
   let retries = 0;
@@ -38,8 +39,8 @@ export function connectLive({ url, onMessage, onState }) {
       socket = null;
       // Only a connection that held resets the backoff: one a server drops at once must not bring us back every second.
       if (opened && Date.now() - opened > STABLE_MS) retries = 0;
-      if (e.code === FORBIDDEN) {
-        onState("forbidden");
+      if (e.code === FORBIDDEN || e.code === SIGNED_OUT) {
+        onState(e.code === FORBIDDEN ? "forbidden" : "signed-out");
         return;
       }
       reconnectLater();
