@@ -266,6 +266,16 @@ LIVE_FEED_SWEEP = envfloat("LIVE_FEED_SWEEP", 2.0)
 LIVE_FEED_SETTLE = 30
 # Offline at the counter: the most vouchers one snapshot carries (the newest first).
 OFFLINE_SNAPSHOT_MAX = envint("OFFLINE_SNAPSHOT_MAX", 20000)
+# A snapshot names each code by an HMAC of the code's PBKDF2-HMAC-SHA256 digest, this many
+# iterations slow, so a copy of a phone's list costs a guesser that much per try (README: "what you
+# risk"). The phone derives one per scan in plain JavaScript: 20,000 take about 15 ms on one core of
+# our servers, so 60-75 ms on a mid-range phone. A new number has every digest derived again.
+OFFLINE_KDF_ITERATIONS = envint("OFFLINE_KDF_ITERATIONS", 20000)
+if OFFLINE_KDF_ITERATIONS < 1:
+    raise ImproperlyConfigured("OFFLINE_KDF_ITERATIONS must be at least 1")
+# The most seconds one snapshot request spends deriving digests not derived yet; vouchers still
+# without one wait for a later snapshot or the webhook worker (manage.py deliver_webhooks).
+OFFLINE_KDF_SECONDS = envfloat("OFFLINE_KDF_SECONDS", 1.0)
 
 # Threads that run the counter's check and redeem in each server process (redemption.api.threads):
 # one per pooled database connection.
