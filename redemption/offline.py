@@ -1,8 +1,8 @@
 """Offline at the counter, with the risk bounded.
 
 A device of a store that has offline turned on fetches a snapshot while online: the vouchers it
-may decide on alone, each named by an HMAC, under a key of that snapshot only, of a slow digest of
-its code (never the code), with the store's caps. Offline, it takes what the snapshot allows, up to the caps, and
+may decide on alone, each named by an HMAC of its code under a key of that snapshot only (never
+the code), with the store's caps. Offline, it takes what the snapshot allows, up to the caps, and
 queues it. Back online it uploads the queue; each item is redeemed as it would have been when it
 was scanned, where that is still possible. What the server must refuse becomes a conflict for
 the owner to settle (and an `offline.conflict` event).
@@ -11,12 +11,12 @@ The bound: an item counts only within a snapshot the device held when it scanned
 to that snapshot's caps (`offline_cap` beyond them), so what an owner risks per device is exactly
 the caps they set.
 
-The slow digest: a copy of a phone's list must cost a guesser dearly per try, since the codes are
-only about 50 bits and the list carries the key. So each name is an HMAC of the code's
-PBKDF2-HMAC-SHA256 digest under the merchant's salt, settings.OFFLINE_KDF_ITERATIONS slow, which
-the phone derives once per scan. The server cannot afford that per voucher per snapshot, so each
-voucher's digest is derived once and kept on its row (`offline_digest`); a snapshot derives the
-missing ones for at most settings.OFFLINE_KDF_SECONDS and leaves the rest for a later snapshot,
+The HMAC is not of the code itself but of a slow digest of it: a copy of a phone's list must cost
+a guesser dearly per try, since the codes are only about 50 bits and the list carries the key. The
+digest is PBKDF2-HMAC-SHA256 of the code with the merchant's salt, settings.OFFLINE_KDF_ITERATIONS
+slow, and the phone derives one per scan. The server cannot afford that per voucher per snapshot,
+so each voucher's digest is derived once and kept on its row (`offline_digest`): a snapshot derives
+the missing ones for at most settings.OFFLINE_KDF_SECONDS and leaves the rest for a later snapshot,
 and the webhook worker fills them in the background (`digests_fill`).
 """
 
@@ -76,7 +76,7 @@ def merchant_salt(merchant_id):
 
 def _digests(vouchers, salt, seconds):
     """{voucher id: digest} of the vouchers that have one under the current iterations, deriving the
-    missing ones (the first first) until `seconds` have gone. Each is written by its own one-row
+    missing ones, in the order given, until `seconds` have gone. Each is written by its own one-row
     UPDATE: holding no lock on one voucher while waiting for another, it cannot deadlock a redeem."""
     iterations = settings.OFFLINE_KDF_ITERATIONS
     prefix = f"{iterations}$"
