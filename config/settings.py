@@ -282,6 +282,16 @@ LIVE_FEED_SETTLE = 30
 OFFLINE_SNAPSHOT_MAX = envint("OFFLINE_SNAPSHOT_MAX", 20000)
 # Open conflicts one device may leave for the owner; past them a refused item is answered, not kept.
 OFFLINE_OPEN_CONFLICTS_MAX = envint("OFFLINE_OPEN_CONFLICTS_MAX", 200)
+# A snapshot names each code by an HMAC of the code's PBKDF2-HMAC-SHA256 digest, this many
+# iterations slow, so a copy of a phone's list costs a guesser that much per try (README: "what you
+# risk"). The phone derives one per scan in plain JavaScript: 20,000 take about 15 ms on one core of
+# our servers, so 60-75 ms on a mid-range phone. A new number has every digest derived again.
+OFFLINE_KDF_ITERATIONS = envint("OFFLINE_KDF_ITERATIONS", 20000)
+if OFFLINE_KDF_ITERATIONS < 1:
+    raise ImproperlyConfigured("OFFLINE_KDF_ITERATIONS must be at least 1")
+# The most seconds one snapshot request spends deriving digests not derived yet; vouchers still
+# without one wait for a later snapshot or the webhook worker (manage.py deliver_webhooks).
+OFFLINE_KDF_SECONDS = envfloat("OFFLINE_KDF_SECONDS", 1.0)
 
 # Threads that run the counter's check and redeem in each server process (redemption.api.threads):
 # one per pooled database connection.

@@ -10,6 +10,14 @@ the owner to settle (and an `offline.conflict` event).
 The bound: an item counts only within a snapshot the device held when it scanned it, and only up
 to that snapshot's caps (`offline_cap` beyond them), so what an owner risks per device is exactly
 the caps they set.
+
+The HMAC is not of the code itself but of a slow digest of it: a copy of a phone's list must cost
+a guesser dearly per try, since the codes are only about 50 bits and the list carries the key. The
+digest is PBKDF2-HMAC-SHA256 of the code with the merchant's salt, settings.OFFLINE_KDF_ITERATIONS
+slow, and the phone derives one per scan. The server cannot afford that per voucher per snapshot,
+so each voucher's digest is derived once and kept on its row (`offline_digest`): a snapshot derives
+the missing ones for at most settings.OFFLINE_KDF_SECONDS and leaves the rest for a later snapshot,
+and the webhook worker fills them in the background (`digests_fill`).
 """
 
 import datetime as dt
@@ -17,6 +25,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -27,41 +36,116 @@ from redemption import codes, events, hotpath
 from redemption.services import redeem
 from redemption.models import Attempt, OfflineConflict, OfflineSnapshot, Redemption, Voucher
 from redemption.reasons import Refusal
-from staff.models import Membership, StoreOfflineRule
+from staff.models import Membership, Merchant, StoreOfflineRule
+
+KDF = "pbkdf2-sha256"
+# A snapshot carries 128 bits of each code's HMAC: among 20,000 names a wrong code matches one with
+# a chance of about 2^-113, and a guesser is held by the digest's cost, not by the name's length.
+NAME_HEX = 32
 
 log = logging.getLogger(__name__)
 
 
-def code_hash(key, code):
-    """The snapshot's name for a code: hex HMAC-SHA256 of the normalised code (UTF-8) under the
-    snapshot's key (its hex digits taken as bytes)."""
-    return hmac.new(bytes.fromhex(key), code.encode(), hashlib.sha256).hexdigest()
+def code_digest(salt, code, iterations):
+    """The slow part of a code's name: PBKDF2-HMAC-SHA256 of the normalised code (UTF-8) with the
+    merchant's salt (its hex digits taken as bytes), 32 bytes, in hex."""
+    return hashlib.pbkdf2_hmac("sha256", code.encode(), bytes.fromhex(salt), iterations).hex()
+
+
+def code_hash(key, digest):
+    """The snapshot's name for a code: the first 128 bits of HMAC-SHA256 of its digest (bytes) under
+    the snapshot's key (bytes), in hex. A fresh key each time: one snapshot's names say nothing of the
+    next one's."""
+    return hmac.new(bytes.fromhex(key), bytes.fromhex(digest), hashlib.sha256).hexdigest()[:NAME_HEX]
+
+
+def token_hash(key, token):
+    """The snapshot's name for a buyer page's token: hex HMAC-SHA256 of the token under the key. The
+    token is 144 random bits (models.new_token): nothing slow is needed to keep a guesser off it."""
+    return hmac.new(bytes.fromhex(key), token.encode(), hashlib.sha256).hexdigest()
+
+
+def merchant_salt(merchant_id):
+    """The merchant's salt for the digests, made on first use and never changed."""
+    salt = Merchant.objects.values_list("offline_salt", flat=True).get(pk=merchant_id)
+    if not salt:
+        # Two first snapshots at once: only one sets it, and both read that one.
+        Merchant.objects.filter(pk=merchant_id, offline_salt="").update(offline_salt=secrets.token_hex(16))
+        salt = Merchant.objects.values_list("offline_salt", flat=True).get(pk=merchant_id)
+    return salt
+
+
+def _digests(vouchers, salt, seconds):
+    """{voucher id: digest} of the vouchers that have one under the current iterations, deriving the
+    missing ones, in the order given, until `seconds` have gone. Each is written by its own one-row
+    UPDATE: holding no lock on one voucher while waiting for another, it cannot deadlock a redeem."""
+    iterations = settings.OFFLINE_KDF_ITERATIONS
+    prefix = f"{iterations}$"
+    deadline = time.monotonic() + seconds
+    digests = {}
+    for voucher in vouchers:
+        if (voucher.offline_digest or "").startswith(prefix):
+            digests[voucher.pk] = voucher.offline_digest.removeprefix(prefix)
+        elif time.monotonic() < deadline:
+            digests[voucher.pk] = code_digest(salt, voucher.code, iterations)
+            Voucher.objects.filter(pk=voucher.pk).update(offline_digest=prefix + digests[voucher.pk])
+    return digests
+
+
+def _decidable(merchant_id, now):
+    """The merchant's vouchers a device could decide on offline: active, uses left, not expired, and
+    not needing the buyer's live QR (which only the server can check)."""
+    return (
+        Voucher.objects.filter(merchant_id=merchant_id, state=Voucher.State.ACTIVE, uses_left__gt=0)
+        .filter(Q(valid_until=None) | Q(valid_until__gte=now), product__require_live_qr=False)
+    )
 
 
 def snapshot(*, member: Membership, store_id=None, device="", pending=0):
-    """What a device of the store needs to decide alone: the active vouchers valid there (those
-    that need the buyer's live QR cannot be judged offline and are left out), the caps, a fresh key.
-    Returns (OfflineSnapshot, key, vouchers)."""
+    """What a device of the store needs to decide alone: the decidable vouchers valid there, the
+    caps, a fresh key and the derivation's parameters. A voucher whose digest is not derived within
+    this request's share of time is left out until a later snapshot.
+    Returns (OfflineSnapshot, key, kdf, vouchers)."""
     store = redeem.resolve_store(member, store_id)
     if not store.offline_enabled:
         raise Refusal("offline_disabled")
     now = timezone.now()
     key = secrets.token_hex(32)
+    kdf = {"name": KDF, "salt": merchant_salt(member.merchant_id), "iterations": settings.OFFLINE_KDF_ITERATIONS}
     vouchers = list(
-        Voucher.objects.filter(merchant_id=member.merchant_id, state=Voucher.State.ACTIVE, uses_left__gt=0)
-        .filter(Q(valid_until=None) | Q(valid_until__gte=now), product__require_live_qr=False)
-        .filter(Q(product__stores=None) | Q(product__stores=store))
+        _decidable(member.merchant_id, now).filter(Q(product__stores=None) | Q(product__stores=store))
         .select_related("product").distinct().order_by("-id")[: settings.OFFLINE_SNAPSHOT_MAX]
     )
+    digests = _digests(vouchers, kdf["salt"], settings.OFFLINE_KDF_SECONDS)
+    vouchers = [voucher for voucher in vouchers if voucher.pk in digests]
     for voucher in vouchers:
-        voucher.h, voucher.t = code_hash(key, voucher.code), code_hash(key, voucher.token)
+        voucher.h, voucher.t = code_hash(key, digests[voucher.pk]), token_hash(key, voucher.token)
     taken = OfflineSnapshot.objects.create(
         merchant_id=member.merchant_id, store=store, staff=member, device=device[:64], issued_at=now,
         expires_at=now + dt.timedelta(hours=store.offline_snapshot_hours),
         max_redemptions=store.offline_max_redemptions, max_value=store.offline_max_value,
         vouchers=len(vouchers), pending=pending,
     )
-    return taken, key, vouchers
+    return taken, key, kdf, vouchers
+
+
+def digests_fill(*, seconds):
+    """Derive, for up to `seconds`, the digests that snapshots will need: of decidable vouchers of
+    merchants with offline on in some store, the newest first. Returns how many it derived."""
+    now = timezone.now()
+    prefix = f"{settings.OFFLINE_KDF_ITERATIONS}$"
+    merchants = Merchant.objects.filter(stores__offline_enabled=True).distinct().values_list("pk", flat=True)
+    deadline = time.monotonic() + seconds
+    derived = 0
+    for merchant_id in merchants:
+        missing = list(
+            _decidable(merchant_id, now).exclude(offline_digest__startswith=prefix)
+            .only("code", "offline_digest").order_by("-id")[:1000]
+        )
+        derived += len(_digests(missing, merchant_salt(merchant_id), deadline - time.monotonic()))
+        if time.monotonic() >= deadline:
+            break
+    return derived
 
 
 def upload(*, member: Membership, device, items, pending=0):

@@ -123,14 +123,16 @@ def money(value):
     return str(Decimal(value).quantize(Decimal("0.01")))
 
 
-def snapshot_data(snapshot, key, vouchers, tz, now=None):
-    """What a device decides with offline: never a whole code, only each code's HMAC under `key`."""
+def snapshot_data(snapshot, key, kdf, vouchers, tz, now=None):
+    """What a device decides with offline: never a whole code, only a name for each made with `kdf`
+    and `key` (redemption.offline.code_hash)."""
     return {
         "store": store_ref(snapshot.store),
         "issued_at": when(snapshot.issued_at, tz),
         "expires_at": when(snapshot.expires_at, tz),
         "caps": {"max_redemptions": snapshot.max_redemptions, "max_value": money(snapshot.max_value)},
         "key": key,
+        "kdf": kdf,
         "vouchers": [
             {
                 "h": voucher.h,

@@ -81,15 +81,68 @@ def test_the_snapshot_names_codes_only_by_their_hmac(api, carol, offline_a, stor
     key = body["key"]
     assert len(key) == 64 and body["caps"] == {"max_redemptions": 3, "max_value": "250.00"}
     named = {entry["h"]: entry for entry in body["vouchers"]}
-    expected = {hmac.new(bytes.fromhex(key), v.code.encode(), hashlib.sha256).hexdigest(): v for v in (good, pass_)}
+    expected = {slow_name(body, v.code): v for v in (good, pass_)}
     assert set(named) == set(expected)
-    assert named[offline.code_hash(key, pass_.code)]["product"] == {
+    assert named[slow_name(body, pass_.code)]["product"] == {
         "id": wash.id, "name": wash.name, "face_value": "90.00", "uses_per_voucher": 3}
     assert all(e["status"] == "active" for e in body["vouchers"])
     assert dt.datetime.fromisoformat(body["expires_at"]) - dt.datetime.fromisoformat(body["issued_at"]) == dt.timedelta(hours=12)
     # A fresh key every time: one snapshot's names say nothing about the next one's.
     assert snap(api(carol)).json()["key"] != key
     assert OfflineSnapshot.objects.filter(staff=carol, device="phone-1").count() == 2
+
+
+def slow_name(body, code):
+    """A code's name in a snapshot, made as a phone makes it from what the snapshot says."""
+    kdf = body["kdf"]
+    digest = hashlib.pbkdf2_hmac("sha256", code.encode(), bytes.fromhex(kdf["salt"]), kdf["iterations"])
+    return hmac.new(bytes.fromhex(body["key"]), digest, hashlib.sha256).hexdigest()[:32]
+
+
+def test_a_stolen_list_costs_a_slow_derivation_per_guessed_code(api, carol, oscar, offline_a, meal, issue, settings):
+    voucher = issue(meal)
+    body = snap(api(carol)).json()
+    assert body["kdf"] == {"name": "pbkdf2-sha256", "salt": body["kdf"]["salt"], "iterations": 20000}
+    [entry] = body["vouchers"]
+    # Not the code's bare HMAC under the key that comes with the list: each guess costs 20,000 rounds.
+    assert entry["h"] != hmac.new(bytes.fromhex(body["key"]), voucher.code.encode(), hashlib.sha256).hexdigest()[:32]
+    assert entry["h"] == slow_name(body, voucher.code) and len(entry["h"]) == 32
+    # The salt is the merchant's, kept from one snapshot to the next; another merchant's is its own.
+    assert snap(api(carol)).json()["kdf"]["salt"] == body["kdf"]["salt"] and len(body["kdf"]["salt"]) == 32
+    other = oscar.merchant.stores.get()
+    other.offline_enabled = True
+    other.save()
+    assert snap(api(oscar)).json()["kdf"]["salt"] != body["kdf"]["salt"]
+    # A new cost is taken up at once: the kept digest is derived again.
+    settings.OFFLINE_KDF_ITERATIONS = 1000
+    again = snap(api(carol)).json()
+    assert again["kdf"]["iterations"] == 1000 and again["vouchers"][0]["h"] == slow_name(again, voucher.code)
+
+
+def test_a_snapshot_derives_each_digest_once_and_never_for_long(api, carol, offline_a, meal, issue, settings):
+    kept = [issue(meal) for _ in range(3)]
+    assert len(snap(api(carol)).json()["vouchers"]) == 3
+    # No time to derive: the three whose digests are kept are there, the two new ones wait.
+    settings.OFFLINE_KDF_SECONDS = 0
+    new = [issue(meal) for _ in range(2)]
+    body = snap(api(carol)).json()
+    assert {e["h"] for e in body["vouchers"]} == {slow_name(body, v.code) for v in kept}
+    assert OfflineSnapshot.objects.order_by("-id").first().vouchers == 3
+    settings.OFFLINE_KDF_SECONDS = 1.0
+    body = snap(api(carol)).json()
+    assert {e["h"] for e in body["vouchers"]} == {slow_name(body, v.code) for v in kept + new}
+
+
+def test_the_worker_derives_the_digests_of_merchants_with_offline_on(api, carol, oscar, offline_a, meal, issue, settings):
+    vouchers = [issue(meal) for _ in range(3)]
+    elsewhere = Product.objects.create(merchant=oscar.merchant, name="没开离线的店的券", face_value=5)
+    services.voucher_issue(product=elsewhere, order_no="O-1")
+    assert offline.digests_fill(seconds=5) == 3
+    assert offline.digests_fill(seconds=5) == 0
+    assert not Voucher.objects.filter(merchant=oscar.merchant, offline_digest__isnull=False).exists()
+    settings.OFFLINE_KDF_SECONDS = 0
+    body = snap(api(carol)).json()
+    assert {e["h"] for e in body["vouchers"]} == {slow_name(body, v.code) for v in vouchers}
 
 
 def test_an_upload_redeems_as_scanned_and_a_repeat_redeems_nothing_more(api, carol, offline_a, meal, issue):

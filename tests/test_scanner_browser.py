@@ -501,7 +501,8 @@ def test_offline_a_scan_is_taken_amber_survives_a_reload_and_is_redeemed_on_reco
     page, errors = ready_offline(browser, live_server)
     stored = page.evaluate(SNAPSHOT_STORED)
     for code in (counter["cake"], counter["coffee"], *counter["family"], counter["wash"]):
-        assert code not in stored  # the snapshot names codes only by their HMAC
+        assert code not in stored  # the snapshot names codes only by an HMAC of their slow digest
+    assert '"name":"pbkdf2-sha256"' in stored
 
     browser.set_offline(True)
     take_offline(page, counter["cake"])

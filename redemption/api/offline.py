@@ -25,7 +25,7 @@ class SnapshotQuery(serializers.Serializer):
 
 class SnapshotView(ApiView):
     """Staff of the store: what a device needs to decide alone while offline. No whole code: each
-    voucher is named by `h`, the hex HMAC-SHA256 of its normalised code under `key` (hex)."""
+    voucher is named by `h`, an HMAC under `key` of the code's slow digest made as `kdf` says."""
 
     roles = ALL_STAFF
 
@@ -34,10 +34,10 @@ class SnapshotView(ApiView):
         query = SnapshotQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        taken, key, vouchers = offline.snapshot(
+        taken, key, kdf, vouchers = offline.snapshot(
             member=request.member, store_id=data["store"], device=data["device"], pending=data["pending"]
         )
-        return Response(present.snapshot_data(taken, key, vouchers, request.member.merchant.tz))
+        return Response(present.snapshot_data(taken, key, kdf, vouchers, request.member.merchant.tz))
 
 
 class ScannedAtField(serializers.DateTimeField):

@@ -7,6 +7,7 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import serializers
 
 from redemption.models import Channel, VoucherStatus
+from redemption.offline import KDF
 from redemption.reasons import REASONS
 from redemption.selectors import ORDER_STATUSES
 from staff.apikit import Error
@@ -248,13 +249,22 @@ class SnapshotProduct(serializers.Serializer):
 
 
 class SnapshotVoucher(serializers.Serializer):
-    h = serializers.CharField(help_text="Hex HMAC-SHA256 of the normalised code (UTF-8) under the snapshot's key.")
-    t = serializers.CharField(help_text="The same of the buyer page's token, for a scan of the buyer's QR code.")
+    h = serializers.CharField(help_text=(
+        "32 hex digits: the first 16 bytes of HMAC-SHA256, under the snapshot's key, of the code's digest "
+        "(PBKDF2-HMAC-SHA256 of the normalised code in UTF-8, as `kdf` says, 32 bytes)."))
+    t = serializers.CharField(help_text="Hex HMAC-SHA256 of the buyer page's token (UTF-8) under the snapshot's key, "
+                                        "for a scan of the buyer's QR code.")
     uses_left = serializers.IntegerField()
     valid_from = serializers.DateTimeField(allow_null=True)
     valid_until = serializers.DateTimeField(allow_null=True)
     product = SnapshotProduct()
     status = serializers.ChoiceField(choices=VoucherStatus.values)
+
+
+class Kdf(serializers.Serializer):
+    name = serializers.ChoiceField(choices=[KDF])
+    salt = serializers.CharField(help_text="32 hex digits: the merchant's salt (its bytes); it does not change.")
+    iterations = serializers.IntegerField()
 
 
 class Snapshot(serializers.Serializer):
@@ -263,6 +273,7 @@ class Snapshot(serializers.Serializer):
     expires_at = serializers.DateTimeField()
     caps = Caps(help_text="What this device may take offline before it syncs.")
     key = serializers.CharField(help_text="64 hex digits: the HMAC key of this snapshot only (its bytes).")
+    kdf = Kdf(help_text="How a code's digest is derived, before the HMAC.")
     vouchers = SnapshotVoucher(many=True)
 
 

@@ -142,14 +142,14 @@ export async function judge(raw, store) {
     await dropHeld(store);
     return { ok: false, result: "offline_stale" };
   }
-  return decide(record.snapshot, scannedName(raw, record.snapshot.key), record.held, Date.now());
+  return decide(record.snapshot, scannedName(raw, record.snapshot), record.held, Date.now());
 }
 
 // Take it: noted against the snapshot (never twice, within the caps) and queued with its key and
 // the moment it was scanned. Resolves the queue's length, or a refusal if it no longer passes.
 export async function take(job) {
   const record = await loadHeld(job.store);
-  const decision = record && decide(record.snapshot, scannedName(job.code, record.snapshot.key), record.held, Date.now());
+  const decision = record && decide(record.snapshot, scannedName(job.code, record.snapshot), record.held, Date.now());
   if (!decision || !decision.ok) return { ok: false, result: decision ? decision.result : "offline_none" };
   record.held.taken.push(decision.entry.h);
   record.held.count += 1;

@@ -1,25 +1,42 @@
 // Deciding alone while the shop is offline. Pure: the snapshot, the clock and what this device has
 // taken come in as arguments, so Node's tests can hold the rules.
 //
-// A snapshot (GET /api/v1/offline/snapshot/) names each voucher by h, the HMAC of its code under
-// the snapshot's key, and by t, that of its buyer-page token; it never holds a code. The device
+// A snapshot (GET /api/v1/offline/snapshot/) names each voucher by h, 128 bits of the HMAC under the
+// snapshot's key of the code's slow digest (PBKDF2 as its kdf says), and by t, the HMAC of its
+// buyer-page token; it never holds a code. The device
 // takes a voucher offline only when the snapshot says it is redeemable now, this device has not
 // taken it already, and the caps the owner set still allow one more.
 
 import { flatten } from "./codes.js";
-import { hmacHex } from "./sha256.js";
+import { hexToBytes, hmac, hmacHex, pbkdf2, toHex } from "./sha256.js";
 
 const BUYER_URL = /\/v\/([A-Za-z0-9_-]{16,32})\/?(?:[?#].*)?$/;
 
+// The slow digest of the last code asked for: a scan is judged, then taken, and each asks.
+let last = { of: "", digest: null };
+
+function digest(code, kdf) {
+  const of = kdf.salt + "/" + kdf.iterations + "/" + code;
+  if (last.of !== of) last = { of, digest: pbkdf2(new TextEncoder().encode(code), hexToBytes(kdf.salt), kdf.iterations) };
+  return last.digest;
+}
+
+// A code's name in the snapshot, as redemption.offline.code_hash makes it. A snapshot fetched before
+// there was a digest (a phone may keep one for offline_snapshot_hours) names it by the code's HMAC.
+export function codeName(code, snapshot) {
+  if (!snapshot.kdf) return hmacHex(snapshot.key, code);
+  return toHex(hmac(hexToBytes(snapshot.key), digest(code, snapshot.kdf)).subarray(0, 16));
+}
+
 // What a scan names, as the snapshot names it: {by: "h" | "t", name}; null for what no snapshot
 // can judge (a live QR changes every few seconds and needs the server's secret).
-export function scannedName(raw, key) {
+export function scannedName(raw, snapshot) {
   const text = String(raw == null ? "" : raw).normalize("NFKC").trim();
   if (text.startsWith("LQ1.")) return null;
   const url = BUYER_URL.exec(text);
-  if (url && (text.includes("://") || text.startsWith("/"))) return { by: "t", name: hmacHex(key, url[1]) };
+  if (url && (text.includes("://") || text.startsWith("/"))) return { by: "t", name: hmacHex(snapshot.key, url[1]) };
   const code = flatten(text);
-  return code ? { by: "h", name: hmacHex(key, code) } : null;
+  return code ? { by: "h", name: codeName(code, snapshot) } : null;
 }
 
 // Money as whole fen, so caps add up exactly: "98.00" -> 9800.
