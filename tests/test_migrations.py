@@ -233,3 +233,46 @@ def test_an_upgrade_fills_the_rules_counters_and_the_order_totals(migrator):
     assert (total.channel, total.order_no, total.vouchers, total.uses_total, total.uses_used, total.open) == (
         "pdd", "PDD-9", 2, 10, 3, 2)
     assert (total.redeemed_value, total.first_at, total.last_at) == (80, utc(2026, 11, 20, 15, 0), utc(2026, 11, 21, 2, 0))
+
+
+SECOND_RELEASE = [("redemption", "0012_order_totals"), ("staff", "0004_store_offline_caps"),
+                  ("authtoken", "0004_alter_tokenproxy_options"), ("knox", "0009_extend_authtoken_field")]
+THIRD_RELEASE = [("redemption", "0014_voucher_offline_digest"), ("staff", "0008_merchant_offline_salt")]
+
+
+def test_an_upgrade_from_the_second_release_hashes_tokens_in_place_and_keeps_every_row(migrator):
+    from staff.auth import member_for_token
+
+    old = migrator.apply_initial_migration(SECOND_RELEASE)
+    get = old.apps.get_model
+    User, Merchant, Store, Membership = (get("auth", "User"), get("staff", "Merchant"), get("staff", "Store"),
+                                         get("staff", "Membership"))
+    shop = Merchant.objects.create(name="洗车行", time_zone="Asia/Shanghai")
+    east = Store.objects.create(merchant=shop, name="东店", offline_enabled=True)
+    zhang = Membership.objects.create(user=User.objects.create(username="zhang"), merchant=shop, display_name="小张")
+    wang = Membership.objects.create(user=User.objects.create(username="wang"), merchant=shop, display_name="王老板",
+                                     role="owner")
+    wash = get("redemption", "Product").objects.create(merchant=shop, name="洗车 5 次卡", face_value=Decimal("100.00"),
+                                                       uses_per_voucher=5)
+    get("redemption", "Voucher").objects.create(merchant=shop, product=wash, code="0821517038377979", token="t" * 24,
+                                                channel="pdd", order_no="PDD-1", uses_total=5, uses_left=5)
+    Token = get("authtoken", "Token")
+    keys = {m.pk: Token.objects.create(key=f"{n:040x}", user=m.user).key for n, m in enumerate((zhang, wang), 7)}
+    models = ["staff.Merchant", "staff.Store", "staff.Membership", "redemption.Product", "redemption.Voucher"]
+    before = counts(old.apps, models)
+
+    new = migrator.apply_tested_migration(THIRD_RELEASE)
+    get = new.apps.get_model
+    assert counts(new.apps, models) == before
+    # No signed-in phone is signed out: each old token signs in as it did, now as a device of its own.
+    for member_id, key in keys.items():
+        user, member, _token = member_for_token(key)
+        assert member.pk == member_id
+    devices = get("staff", "Device").objects.all()
+    assert sorted((d.member_id, d.how) for d in devices) == sorted((m, "token") for m in keys)
+    # ... and no table holds a token that would sign anyone in.
+    assert not get("authtoken", "Token").objects.exists()
+    stored = {v for row in get("knox", "AuthToken").objects.values_list("digest", "token_key") for v in row}
+    assert not set(keys.values()) & stored
+    assert get("staff", "Store").objects.get(pk=east.pk).offline_enabled
+    assert get("redemption", "Voucher").objects.get().offline_digest is None  # derived when first needed
