@@ -12,6 +12,8 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import SetPasswordMixin, UsernameField
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from knox.models import AuthToken
+from rest_framework.authtoken.models import TokenProxy
 from django.utils.translation import gettext, gettext_lazy as _
 
 from staff import services
@@ -284,3 +286,10 @@ class StaffAdmin(MerchantScopedAdmin):
             members = members.exclude(role=Role.OWNER)
         done = services.staff_set_active(members=members, active=active)
         report_changes(self, request, done, len(queryset) - done)
+
+
+# API tokens are devices now, signed out from the dashboard or the API; knox keeps only their
+# hashes, and the old token table is empty after the upgrade: neither is anything to edit here.
+for _model in (TokenProxy, AuthToken):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHmac, pbkdf2Sync } from "node:crypto";
 import { test } from "node:test";
 
-import { decide, fen, scannedName, useValue } from "../../static/staff/js/offline.js";
+import { decide, fen, mine, scannedName, useValue } from "../../static/staff/js/offline.js";
 
 const KEY = "ab".repeat(32);
 const KDF = { name: "pbkdf2-sha256", salt: "5a".repeat(16), iterations: 1000 };
@@ -76,4 +76,10 @@ test("money in fen: a third of 100.00 is 3333", () => {
   assert.equal(fen("250.00"), 25000);
   assert.equal(fen("9.9"), 990);
   assert.equal(useValue({ face_value: "100.00", uses_per_voucher: 3 }), 3333);
+});
+
+test("a phone uploads only what the member signed in took offline; older items count as theirs", () => {
+  const items = [{ idempotency_key: "a", staff: 7 }, { idempotency_key: "b", staff: 9 }, { idempotency_key: "c" }];
+  assert.deepEqual(mine(items, 7).map((i) => i.idempotency_key), ["a", "c"]);
+  assert.deepEqual(mine(items, 9).map((i) => i.idempotency_key), ["b", "c"]);
 });

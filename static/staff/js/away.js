@@ -3,7 +3,7 @@
 // as soon as the network is back (and on a timer, and from the 上传 button).
 import { $, show, toast } from "./dom.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
-import { decide, expired, scannedName } from "./offline.js";
+import { decide, expired, mine, scannedName } from "./offline.js";
 import { newKey } from "./net.js";
 import { dequeue, dropHeld, dropSnapshots, enqueue, loadHeld, queued, saveHeld } from "./vault.js";
 
@@ -92,8 +92,12 @@ function probe() {
   return call(config.urls.ping, undefined, 4000).then(() => backOnline(), () => goOffline());
 }
 
+function myQueue() {
+  return queued().then((items) => mine(items, config.staff.id));
+}
+
 function count() {
-  return queued().then((items) => {
+  return myQueue().then((items) => {
     pending = items.length;
     render();
     return items;
@@ -118,7 +122,7 @@ function render() {
 export async function refreshSnapshot() {
   const store = storeId();
   if (!enabledHere(store) || offline) return;
-  if ((await queued()).length) return;
+  if ((await myQueue()).length) return;
   lastSnapshotAt = Date.now();
   const url = config.urls.offline_snapshot + "?store=" + store + "&device=" + encodeURIComponent(deviceId());
   try {
@@ -157,7 +161,7 @@ export async function take(job) {
   await saveHeld(record);
   await enqueue({
     idempotency_key: job.key, code: job.code, uses: 1, store: job.store, scanned_at: new Date().toISOString(),
-    product: decision.entry.product.name,
+    product: decision.entry.product.name, staff: config.staff.id,
   });
   await count();
   return { ok: true, pending, entry: decision.entry };
@@ -166,7 +170,7 @@ export async function take(job) {
 // Upload the queue, oldest first; each item once, whatever happens to the answer.
 export async function sync(manual) {
   if (syncing) return;
-  const items = (await queued()).sort((a, b) => a.scanned_at.localeCompare(b.scanned_at));
+  const items = (await myQueue()).sort((a, b) => a.scanned_at.localeCompare(b.scanned_at));
   if (!items.length) {
     if (manual) toast(gettext("Nothing waiting to upload"));
     return;
@@ -236,7 +240,7 @@ function report(results, items) {
 
 // Logging out: never with redemptions still on the phone; the snapshots go.
 export async function readyToLeave() {
-  const items = await queued();
+  const items = await myQueue();
   if (items.length) {
     toast(interpolate(gettext("%(n)s taken offline are still on this phone: upload them before logging out"),
       { n: items.length }, true));

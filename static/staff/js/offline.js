@@ -83,3 +83,10 @@ export function voucherOf(entry) {
     order_no_masked: "", buyer_phone_masked: "",
   };
 }
+
+// What this member took offline on this phone. Another member's (the phone was signed out while
+// it held some) wait for that member to sign in here again: uploaded under anyone else, they would
+// count as theirs. Items queued before items named their taker are the current member's.
+export function mine(items, staffId) {
+  return items.filter((item) => item.staff === undefined || item.staff === staffId);
+}
