@@ -275,6 +275,12 @@ OFFLINE_SNAPSHOT_MAX = envint("OFFLINE_SNAPSHOT_MAX", 20000)
 # Open conflicts one device may leave for the owner; past them a refused item is answered, not kept.
 OFFLINE_OPEN_CONFLICTS_MAX = envint("OFFLINE_OPEN_CONFLICTS_MAX", 200)
 
+# Retention (python manage.py prune, daily): days kept of refused attempts and checks, of live
+# events whose webhook deliveries are done, and of a buyer's phone once their voucher ended. 0: none.
+RETAIN_ATTEMPTS_DAYS = envint("RETAIN_ATTEMPTS_DAYS", 180)
+RETAIN_EVENTS_DAYS = envint("RETAIN_EVENTS_DAYS", 30)
+RETAIN_BUYER_PHONE_DAYS = envint("RETAIN_BUYER_PHONE_DAYS", 90)
+
 # Threads that run the counter's check and redeem in each server process (redemption.api.threads):
 # one per pooled database connection.
 COUNTER_THREADS = max(4, DB_POOL_SIZE)
