@@ -182,3 +182,23 @@ def test_a_negative_retention_is_refused(settings):
     settings.RETAIN_EVENTS_DAYS = -1
     with pytest.raises(Exception, match="RETAIN_EVENTS_DAYS must be 0 or more days"):
         prune()
+
+
+@pytest.mark.postgres
+def test_a_second_prune_waits_for_the_first_to_finish(db):
+    """Two at once would count the same refusals twice into the totals: the second stops."""
+    from django.core.management.base import CommandError
+    from django.db import connections
+
+    from redemption.management.commands.prune import PRUNE_LOCK
+
+    other = connections.create_connection("default")
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [PRUNE_LOCK])
+        try:
+            with pytest.raises(CommandError, match="another prune is running"):
+                prune()
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [PRUNE_LOCK])
+    other.close()
+    assert "0 deleted" in prune()
