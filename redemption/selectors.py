@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from redemption import present
 from redemption.models import (
-    PASSED, Attempt, DailyTotal, OrderTotal, RefusalTotal, Redemption, Voucher, VoucherStatus, status_filter,
+    PASSED, Attempt, DailyTotal, OrderTotal, Redemption, RefusalTotal, Voucher, VoucherStatus, status_filter,
 )
 
 VOUCHER_STATUSES = tuple(VoucherStatus.values)
