@@ -293,6 +293,12 @@ if OFFLINE_KDF_ITERATIONS < 1:
 # without one wait for a later snapshot or the webhook worker (manage.py deliver_webhooks).
 OFFLINE_KDF_SECONDS = envfloat("OFFLINE_KDF_SECONDS", 1.0)
 
+# Retention (python manage.py prune, daily): days kept of refused attempts and checks, of live
+# events whose webhook deliveries are done, and of a buyer's phone once their voucher ended. 0: none.
+RETAIN_ATTEMPTS_DAYS = envint("RETAIN_ATTEMPTS_DAYS", 180)
+RETAIN_EVENTS_DAYS = envint("RETAIN_EVENTS_DAYS", 30)
+RETAIN_BUYER_PHONE_DAYS = envint("RETAIN_BUYER_PHONE_DAYS", 90)
+
 # Threads that run the counter's check and redeem in each server process (redemption.api.threads):
 # one per pooled database connection.
 COUNTER_THREADS = max(4, DB_POOL_SIZE)

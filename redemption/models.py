@@ -405,6 +405,9 @@ class OrderTotal(models.Model):
 
 # The results of an attempt that was not refused; every other result counts as a refused attempt.
 PASSED = ("redeemed", "redeemable", "found")
+# The one result prune never deletes: a redeem's attempt, beside its Redemption. Refusals, checks
+# and lookups older than RETAIN_ATTEMPTS_DAYS go.
+PRUNE_KEEPS = "redeemed"
 
 
 class Attempt(models.Model):
@@ -435,7 +438,28 @@ class Attempt(models.Model):
             # attempt that passed (every redeem writes one) adds nothing to it.
             models.Index(fields=["merchant", "at", "staff", "store"], name="attempt_refused",
                          condition=~Q(result__in=PASSED)),
+            # What prune deletes, oldest first (redemption.retention): a redeem's own attempt, the
+            # bulk of the table and kept, is not in it, so the counter's INSERT does not feed it.
+            models.Index(fields=["at"], name="attempt_prunable", condition=~Q(result=PRUNE_KEEPS)),
         ]
+
+
+class RefusalTotal(models.Model):
+    """Refused attempts of one merchant-local day, staff member and store, counted by prune in the
+    transaction that deletes them (redemption.retention). The stats add these to the refusals still
+    in the Attempt table, so their figures stay the same once old attempts are gone, while the
+    counter's paths write nothing more. Only prune writes here."""
+
+    merchant = models.ForeignKey(Merchant, models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    # As on the attempt: empty when it was refused before a store was chosen, or the store is gone.
+    store = models.ForeignKey(Store, models.SET_NULL, null=True, related_name="+")
+    staff = models.ForeignKey("staff.Membership", models.CASCADE, related_name="+")
+    refused = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        # No unique key: a store may be empty, and two rows of one key only add up.
+        indexes = [models.Index(fields=["merchant", "day"], name="refusal_total_days")]
 
 
 class IssueBatch(models.Model):

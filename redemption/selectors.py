@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from redemption import present
 from redemption.models import (
-    PASSED, Attempt, DailyTotal, OrderTotal, Redemption, Voucher, VoucherStatus, status_filter,
+    PASSED, Attempt, DailyTotal, OrderTotal, Redemption, RefusalTotal, Voucher, VoucherStatus, status_filter,
 )
 
 VOUCHER_STATUSES = tuple(VoucherStatus.values)
@@ -65,7 +65,8 @@ def _money(value):
 def redemption_stats(*, member, by, day_from, day_to, store=None):
     """Per staff member or per store: redemptions, uses, face value, refused attempts, reversals.
 
-    Added up from the daily totals (models.DailyTotal), never from the redemptions themselves.
+    Added up from the daily totals (models.DailyTotal), never from the redemptions themselves;
+    refused attempts from the attempts kept and the refusal totals of those pruned.
     Reversed redemptions count only under `reversed`. Each redemption carries what its uses were
     worth (face_value / uses_per_voucher each), summed exactly and rounded once at the end.
     """
@@ -97,7 +98,12 @@ def redemption_stats(*, member, by, day_from, day_to, store=None):
         Attempt.objects.filter(stores, ~Q(result__in=PASSED), merchant_id=member.merchant_id, at__gte=start, at__lt=end)
         .exclude(**{key: None}).values(key).annotate(n=Count("id"))
     )
-    for g in refused:
+    # Refusals prune has deleted were counted into RefusalTotal first, each once, by the same day.
+    pruned = (
+        RefusalTotal.objects.filter(stores, merchant_id=member.merchant_id, day__gte=day_from, day__lte=day_to)
+        .exclude(**{key: None}).values(key).annotate(n=Sum("refused"))
+    )
+    for g in [*refused, *pruned]:
         row(g[key])["refused_attempts"] += g["n"]
     for r in rows.values():
         r["face_value_total"] = _money(r["face_value_total"])

@@ -237,7 +237,7 @@ def test_an_upgrade_fills_the_rules_counters_and_the_order_totals(migrator):
 
 SECOND_RELEASE = [("redemption", "0012_order_totals"), ("staff", "0004_store_offline_caps"),
                   ("authtoken", "0004_alter_tokenproxy_options"), ("knox", "0009_extend_authtoken_field")]
-THIRD_RELEASE = [("redemption", "0014_voucher_offline_digest"), ("staff", "0008_merchant_offline_salt")]
+THIRD_RELEASE = [("redemption", "0015_retention_refusal_totals"), ("staff", "0008_merchant_offline_salt")]
 
 
 def test_an_upgrade_from_the_second_release_hashes_tokens_in_place_and_keeps_every_row(migrator):
@@ -276,3 +276,44 @@ def test_an_upgrade_from_the_second_release_hashes_tokens_in_place_and_keeps_eve
     assert not set(keys.values()) & stored
     assert get("staff", "Store").objects.get(pk=east.pk).offline_enabled
     assert get("redemption", "Voucher").objects.get().offline_digest is None  # derived when first needed
+
+
+PREVIOUS_RELEASE = [("redemption", "0012_order_totals"), ("staff", "0004_store_offline_caps")]
+RETENTION = [("redemption", "0015_retention_refusal_totals")]
+
+
+def test_an_upgrade_for_retention_keeps_every_attempt_event_and_phone(migrator):
+    from django.db import connection
+
+    old = migrator.apply_initial_migration(PREVIOUS_RELEASE)
+    get = old.apps.get_model
+    shop = get("staff", "Merchant").objects.create(name="洗车行", time_zone="Asia/Shanghai")
+    east = get("staff", "Store").objects.create(merchant=shop, name="东店")
+    zhang = get("staff", "Membership").objects.create(
+        user=get("auth", "User").objects.create(username="zhang"), merchant=shop, display_name="小张")
+    wash = get("redemption", "Product").objects.create(merchant=shop, name="洗车卡", face_value=Decimal("90.00"))
+    voucher = get("redemption", "Voucher").objects.create(
+        merchant=shop, product=wash, code="WASH1", token="w" * 24, order_no="PDD-1", uses_total=1, uses_left=0,
+        buyer_phone="13800138000", voided_at=utc(2025, 1, 1), state="voided")
+    for result in ("redeemed", "not_found", "redeemable", "already_redeemed"):
+        get("redemption", "Attempt").objects.create(merchant=shop, staff=zhang, store=east, voucher=voucher,
+                                                    kind="redeem", input_masked="****", result=result, at=utc(2025, 1, 1))
+    event = get("redemption", "Event").objects.create(merchant=shop, type="redemption.created", data={},
+                                                      at=utc(2025, 1, 1), fanned_out=True)
+    hook = get("redemption", "Webhook").objects.create(merchant=shop, url="https://erp.example.com/hook", events=[])
+    get("redemption", "Delivery").objects.create(webhook=hook, event=event, delivered_at=utc(2025, 1, 1))
+    kept = ["Voucher", "Attempt", "Event", "Delivery"]
+    before = counts(old.apps, [f"redemption.{m}" for m in kept])
+
+    new = migrator.apply_tested_migration(RETENTION)
+    get = new.apps.get_model
+    assert counts(new.apps, [f"redemption.{m}" for m in kept]) == before
+    assert get("redemption", "Voucher").objects.get(pk=voucher.pk).buyer_phone == "13800138000"
+    # Nothing is pruned yet, so nothing is folded: the totals start empty and the stats still
+    # count every refusal from the attempts themselves.
+    RefusalTotal = get("redemption", "RefusalTotal")
+    assert not RefusalTotal.objects.exists()
+    RefusalTotal.objects.create(merchant_id=shop.pk, day=dt.date(2025, 1, 1), store=None, staff_id=zhang.pk, refused=2)
+    with connection.cursor() as cursor:
+        indexes = connection.introspection.get_constraints(cursor, "redemption_attempt")
+    assert indexes["attempt_prunable"]["columns"] == ["at"]
