@@ -8,6 +8,7 @@ operator copies is the one that ran. Chromium resolves the README's host name to
 
 import datetime
 import http.client
+import json
 import os
 import re
 import secrets
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import global_settings, settings
+from rest_framework.authtoken.models import Token
 
 from tests.conftest import IN_CI, PASSWORD
 from tests.conftest import chromium_path as need_chromium
@@ -114,18 +116,18 @@ def manage(env, *args):
     return done.stdout + done.stderr
 
 
-def get(port, path, tls=True):
-    """GET straight to nginx, naming the site as a browser would: the answer (not followed)."""
+def request(port, method, path, tls=True, body=None, headers=()):
+    """A request straight to nginx, naming the site as a browser would: the answer (not followed)."""
     if tls:
         unverified = ssl.create_default_context()
         unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
-        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=unverified)
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=unverified)
     else:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("GET", path, headers={"Host": HOST})
+        conn.request(method, path, body=body, headers={"Host": HOST, **dict(headers)})
         response = conn.getresponse()
-        response.read()
+        response.body = response.read()
         return response
     finally:
         conn.close()
@@ -200,7 +202,7 @@ def production(django_db_setup):
     running = start(commands, env, folder)
     try:
         wait_for(lambda: all(listening(port) for port in ports["daphne"]), "daphne", folder)
-        wait_for(lambda: get(ports["https"], "/healthz").status == 200, "nginx", folder)
+        wait_for(lambda: request(ports["https"], "GET", "/healthz").status == 200, "nginx", folder)
         yield {"env": env, "base": f"https://{HOST}:{ports['https']}", "ports": ports, "processes": running}
     finally:
         stop(running)
@@ -256,9 +258,24 @@ def test_check_deploy_finds_nothing_the_readme_does_not_explain(production):
 
 
 def test_plain_http_is_sent_to_https(production):
-    answer = get(production["ports"]["http"], "/staff/", tls=False)
+    answer = request(production["ports"]["http"], "GET", "/staff/", tls=False)
     assert answer.status == 301
     assert answer.headers["Location"] == f"https://{HOST}/staff/"
+
+
+def test_a_file_past_the_apps_limit_is_refused_by_the_app_in_words_not_by_nginx(production, olivia, meal):
+    token = Token.objects.create(user=olivia.user).key
+    boundary = secrets.token_hex(8)
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="product"\r\n\r\n{meal.id}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="channel"\r\n\r\npdd\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="orders.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n").encode() + b"x" * (21 * 1024 * 1024) + f"\r\n--{boundary}--\r\n".encode()
+    answer = request(production["ports"]["https"], "POST", "/api/v1/vouchers/issue-file/", body=body, headers={
+        "Authorization": f"Token {token}", "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Accept-Language": "zh-hans",
+    })
+    assert answer.status == 400
+    assert json.loads(answer.body)["errors"]["file"] == ["文件超过 20 MB。"]
 
 
 def test_a_typed_code_redeemed_over_https_shows_in_the_owners_live_feed(production, open_page, olivia, carol, meal, issue):
