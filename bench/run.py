@@ -52,6 +52,8 @@ def arguments():
     parser.add_argument("--servers", default="daphne",
                         help="comma-separated, of daphne, uvicorn, granian (default daphne): each one after "
                              "daphne also serves the floor and redeem, with --procs workers")
+    parser.add_argument("--order-size", type=int, default=None, metavar="N",
+                        help="put the redeemed vouchers in orders of N (a bulk order) instead of one to three")
     parser.add_argument("--wait-quiet", type=int, default=0, metavar="SECONDS",
                         help=f"wait up to this long for the 1-minute load average to fall below {QUIET_LOAD}")
     args = parser.parse_args()
@@ -109,7 +111,8 @@ def prepare(args, env, work):
     region = PGBENCH_TPS_CEILING * args.duration
     say(f"seeding 32 clerks, {codes} vouchers for HTTP and {region * len(args.levels)} for pgbench")
     seed_path = work / "seed.json"
-    helper(env, str(BENCH / "seed.py"), str(seed_path), str(codes), str(region * len(args.levels)))
+    helper(env, str(BENCH / "seed.py"), str(seed_path), str(codes), str(region * len(args.levels)),
+           *([str(args.order_size)] if args.order_size else []))
     seed = json.loads(seed_path.read_text())
     # The in-process test client talks to host "testserver".
     profile_env = dict(env, ALLOWED_HOSTS="127.0.0.1,testserver")

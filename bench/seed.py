@@ -39,15 +39,18 @@ def clerks(merchant, store):
     return ids, tokens
 
 
-def issue_codes(product, count):
+def issue_codes(product, count, order_size=None):
     """Vouchers in orders of one to three, as buyers' orders come (bulk-inserted; their orders are
     counted in one go by count_orders). Orders of a thousand would put every client's redeem on one
-    order's total row, which a counter never sees: see bench/README.md."""
+    order's total row, which a counter never sees: see bench/README.md. With `order_size`, every
+    order has that many (a bulk order: a company's 500 meal vouchers), handed out in order, so the
+    clients redeem one order's vouchers at once."""
     issued, order = set(), 0
     vouchers = []
     while len(vouchers) < count:
         order += 1
-        for line in range(1, min(1 + order % 3, count - len(vouchers)) + 1):
+        size = order_size or 1 + order % 3
+        for line in range(1, min(size, count - len(vouchers)) + 1):
             code = codes.generate()
             while code in issued:
                 code = codes.generate()
@@ -73,7 +76,7 @@ def pgbench_pool(product, count):
 
 
 @transaction.atomic
-def seed(http_count, pg_count):
+def seed(http_count, pg_count, order_size=None):
     owner = merchant_create(name="Bench Merchant", owner_username="bench-owner", owner_password=PASSWORD)
     merchant = owner.merchant
     store = Store.objects.create(merchant=merchant, name="Bench Store")
@@ -84,7 +87,7 @@ def seed(http_count, pg_count):
         "store_id": store.pk,
         "clerk_ids": clerk_ids,
         "tokens": tokens,
-        "codes": issue_codes(product, http_count),
+        "codes": issue_codes(product, http_count, order_size),
         "pgbench_vouchers": pgbench_pool(product, pg_count),
     }
     count_orders()
@@ -100,7 +103,8 @@ def count_orders():
 
 def main():
     out, http_count, pg_count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    data = seed(http_count, pg_count)
+    order_size = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    data = seed(http_count, pg_count, order_size)
     with open(out, "w") as f:
         json.dump(data, f)
 
