@@ -161,6 +161,9 @@ def test_a_clerk_added_without_a_password_signs_in_by_qr_and_the_owner_signs_one
     wechat.fill("#code", server["codes"][1])
     wechat.press("#code", "Enter")
     wechat.wait_for_url("**/staff/login/**")
+    wechat.goto(link)
+    assert wechat.inner_text("#signin-gone") == "二维码已失效"
+    screenshot(wechat, "signin-gone-phone")
     redeem(iphone, server["codes"][1])
     assert owner.errors == wechat.errors == iphone.errors == []
     for page in (owner, wechat, iphone):

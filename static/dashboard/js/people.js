@@ -96,19 +96,21 @@ export function createPeople({ config, get, post, patch }) {
       '<span class="note">' + esc(gettext("No stores yet: add one in the admin.")) + "</span>";
   }
 
+  // Name, how and when on one cell, so the row keeps its 退出登录 button on a phone's width.
   function deviceRow(d, now) {
-    return "<tr><td>" + esc(deviceLabel(d)) + (d.name ? ' <span class="note">' + esc(howLabel(d.how)) + "</span>" : "") +
-      '</td><td class="num">' + esc(when(d.created_at)) + '</td><td class="num">' + esc(ago(d.last_seen_at, now)) +
-      '</td><td class="num"><button type="button" class="act act-void" data-signout="' + d.id + '">' +
-      esc(gettext("Sign out")) + "</button></td></tr>";
+    const facts = (d.name ? [howLabel(d.how)] : []).concat(interpolate(gettext("Signed in %(when)s"), { when: when(d.created_at) }, true));
+    return "<tr><td><b>" + esc(deviceLabel(d)) + '</b><span class="note">' + facts.map((f) => "<span>" + esc(f) + "</span>").join(" · ") +
+      '</span></td><td class="num">' +
+      esc(ago(d.last_seen_at, now)) + '</td><td class="num"><button type="button" class="act act-void" data-signout="' + d.id +
+      '">' + esc(gettext("Sign out")) + "</button></td></tr>";
   }
 
   function deviceTable(list) {
     if (!list.length) return '<p class="note">' + esc(gettext("Not signed in on any device")) + "</p>";
     const now = Date.now();
     return '<div class="scroll"><table class="devices"><thead><tr><th>' + esc(gettext("Device")) + '</th><th class="num">' +
-      esc(gettext("Signed in")) + '</th><th class="num">' + esc(gettext("Last used")) + "</th><th></th></tr></thead><tbody>" +
-      list.map((d) => deviceRow(d, now)).join("") + "</tbody></table></div>";
+      esc(gettext("Last used")) + "</th><th></th></tr></thead><tbody>" + list.map((d) => deviceRow(d, now)).join("") +
+      "</tbody></table></div>";
   }
 
   function memberItem(m) {
