@@ -91,3 +91,12 @@ def test_page_and_its_scripts_fit_the_budget(client, olivia, store_a, store_b):
         else:
             total += len(gzip.compress(client.get(url).content))
     assert total <= PAGE_BUDGET, f"{total} bytes gzipped"
+
+
+def test_the_staff_tab_is_the_owners_alone(client, olivia, mike):
+    owner_html = log_in(client, olivia).get("/dashboard/").content.decode()
+    assert 'data-tab="people"' in owner_html and 'id="tab-people"' in owner_html
+    assert page_config(owner_html)["urls"]["devices"] == "/api/v1/devices/"
+    client.logout()
+    manager_html = log_in(client, mike).get("/dashboard/").content.decode()
+    assert 'data-tab="people"' not in manager_html and 'id="qr-sheet"' not in manager_html

@@ -10,6 +10,7 @@ import { cents, money, tileChange, totals } from "./js/figures.js";
 import { createIssuing } from "./js/issuing.js";
 import { createLedger } from "./js/ledger.js";
 import { connectLive } from "./js/live.js";
+import { createPeople } from "./js/people.js";
 import { bars, esc, table } from "./js/render.js";
 
 const REFRESH_MS = 5000; // numbers are re-read at most this often while events arrive
@@ -88,10 +89,10 @@ function csrfToken() {
 }
 
 // Resolves {status, answer}: a repeated order answers 200 where a new one answers 201.
-function send(url, body) {
+function send(url, body, method = "POST") {
   const failed = () => new Error(gettext("Could not save; try again shortly"));
   return fetch(url, {
-    method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+    method, credentials: "same-origin", body: JSON.stringify(body),
     headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
   }).then((r) => r.json().then((answer) => {
     if (!r.ok) throw new Error(firstError(answer) || failed().message);
@@ -101,6 +102,10 @@ function send(url, body) {
 
 function post(url, body) {
   return send(url, body).then((r) => r.answer);
+}
+
+function patch(url, body) {
+  return send(url, body, "PATCH").then((r) => r.answer);
 }
 
 function firstError(body) {
@@ -291,7 +296,9 @@ const offlineTab = createOfflineTab({ config, get, post });
 offlineTab.wire();
 const issuing = createIssuing({ config, get, post: send, csrf: csrfToken });
 issuing.wire();
-backOffice = createBackOffice({ config, get, filters: () => filters, offline: offlineTab, issuing });
+const people = createPeople({ config, get, post, patch });
+people.wire();
+backOffice = createBackOffice({ config, get, filters: () => filters, offline: offlineTab, issuing, people });
 createVoucherActions({ config, get, post, onChanged: (v) => backOffice.voucherChanged(v) }).wire();
 backOffice.wire();
 connectLive({ url: socketUrl, onMessage: arrived, onState: setConnection });

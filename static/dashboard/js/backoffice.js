@@ -1,14 +1,14 @@
-// The back-office tabs: orders (核销回传), the daily statement (对账单), vouchers (券记录) and 发券.
+// The back-office tabs: orders (核销回传), the daily statement (对账单), vouchers (券记录), 发券 and 员工.
 // The pure parts (queries, sums) are exported for Node; wire() needs the page.
 import { gettext, interpolate, pgettext } from "../../staff/js/i18n.js";
 import { actionButtons } from "./actions.js";
 import { cents, money } from "./figures.js";
 import { esc, table } from "./render.js";
 
-export const TABS = ["overview", "orders", "statement", "history", "issue", "offline"];
-const OWNER_TABS = ["history", "issue"];
+export const TABS = ["overview", "orders", "statement", "history", "issue", "people", "offline"];
+const OWNER_TABS = ["history", "issue", "people"];
 
-// The tab an address names (#orders), else the overview; a manager has no history or 发券 tab.
+// The tab an address names (#orders), else the overview; a manager has no history, 发券 or 员工 tab.
 export function tabFrom(hash, isOwner) {
   const name = String(hash || "").replace(/^#/, "");
   if (!TABS.includes(name) || (OWNER_TABS.includes(name) && !isOwner)) return "overview";
@@ -49,7 +49,7 @@ function when(iso) {
   return iso ? iso.slice(0, 10) + " " + iso.slice(11, 16) : "—";
 }
 
-export function createBackOffice({ config, get, filters, offline, issuing }) {
+export function createBackOffice({ config, get, filters, offline, issuing, people }) {
   const $ = (id) => document.getElementById(id);
   const channels = {};
   config.channels.forEach((c) => { channels[c.value] = c.label; });
@@ -172,6 +172,7 @@ export function createBackOffice({ config, get, filters, offline, issuing }) {
     if (shown === "statement") loadStatement();
     if (shown === "offline" && offline) offline.load();
     if (shown === "issue" && issuing) issuing.load();
+    if (shown === "people" && people) people.load();
   }
 
   function wire() {

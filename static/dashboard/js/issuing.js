@@ -121,7 +121,7 @@ export function createIssuing({ config, get, post, csrf }) {
     });
     $("issue-error").hidden = true;
     $("issue-submit").disabled = true;
-    post(config.urls.vouchers, body, true).then(({ status, answer }) => {
+    post(config.urls.vouchers, body).then(({ status, answer }) => {
       $("issue-repeated").hidden = status !== 200;
       $("issue-result").innerHTML = answer.vouchers.map(voucherCard).join("");
     }, (e) => failed("issue-error", e.message)).then(() => { $("issue-submit").disabled = false; });
