@@ -73,9 +73,7 @@ class TokenView(ApiView):
     def delete(self, request):
         if request.user is None or not request.user.is_authenticated:
             raise NotAuthenticated()
-        device = getattr(request.auth, "device", None) if request.auth is not None else None
-        if device is None and request.auth is None:
-            device = Device.objects.filter(pk=request.session.get(devices.SESSION_DEVICE)).first()
+        device = Device.objects.filter(pk=devices.calling_device_id(request)).first()
         if device is not None:
             devices.device_sign_out(device=device)
         elif request.auth is not None:
@@ -251,6 +249,7 @@ class StaffDetailView(ApiView):
 
 class DeviceOut(serializers.Serializer):
     id = serializers.IntegerField()
+    current = serializers.BooleanField(help_text="The device making this request.")
     staff = inline_serializer("DeviceStaff", {"id": serializers.IntegerField(), "display_name": serializers.CharField()})
     how = serializers.ChoiceField(choices=Device.How.choices)
     name = serializers.CharField()
@@ -267,8 +266,9 @@ class DeviceListView(ApiView):
 
     @extend_schema(responses=DeviceOut(many=True))
     def get(self, request):
-        tz = request.member.merchant.tz
-        return paginate(self, request, devices.devices_for(request.member), lambda d: present.device_data(d, tz))
+        tz, current = request.member.merchant.tz, devices.calling_device_id(request)
+        return paginate(self, request, devices.devices_for(request.member),
+                        lambda d: present.device_data(d, tz, current))
 
 
 class DeviceSignOutView(ApiView):

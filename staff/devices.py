@@ -102,6 +102,13 @@ def token_seen(device: Device | None):
         device.last_seen_at = now
 
 
+def calling_device_id(request):
+    """The device a DRF request comes from: its token's, or its session's."""
+    if request.auth is not None:
+        return getattr(getattr(request.auth, "device", None), "pk", None)
+    return request.session.get(SESSION_DEVICE)
+
+
 def devices_for(member: Membership):
     """The signed-in devices a member may see and sign out: an owner every member's, a manager
     their own and those of the clerks of their stores; a clerk none here."""

@@ -32,9 +32,10 @@ def store_data(store):
     }
 
 
-def device_data(device, tz):
+def device_data(device, tz, current_id=None):
     return {
         "id": device.id,
+        "current": device.id == current_id,
         "staff": staff_ref(device.member),
         "how": device.how,
         "name": device.name,

@@ -221,3 +221,11 @@ def test_a_clerk_added_without_a_password_signs_in_by_qr(api, olivia, store_a):
     phone = Client()
     assert phone.post(path).status_code == 302
     assert phone.get("/api/v1/redemptions/mine/").status_code == 200
+
+
+def test_the_list_marks_the_device_asking(olivia, carol):
+    token_for(carol)
+    asking = token_for(olivia)
+    listed = signed_in(asking).get("/api/v1/devices/").json()["results"]
+    mine = [d for d in listed if d["current"]]
+    assert len(mine) == 1 and mine[0]["staff"]["display_name"] == "Olivia"

@@ -98,7 +98,8 @@ export function createPeople({ config, get, post, patch }) {
 
   // Name, how and when on one cell, so the row keeps its 退出登录 button on a phone's width.
   function deviceRow(d, now) {
-    const facts = (d.name ? [howLabel(d.how)] : []).concat(interpolate(gettext("Signed in %(when)s"), { when: when(d.created_at) }, true));
+    const facts = (d.current ? [gettext("This device")] : []).concat(d.name ? [howLabel(d.how)] : [])
+      .concat(interpolate(gettext("Signed in %(when)s"), { when: when(d.created_at) }, true));
     return "<tr><td><b>" + esc(deviceLabel(d)) + '</b><span class="note">' + facts.map((f) => "<span>" + esc(f) + "</span>").join(" · ") +
       '</span></td><td class="num">' +
       esc(ago(d.last_seen_at, now)) + '</td><td class="num"><button type="button" class="act act-void" data-signout="' + d.id +
