@@ -6,7 +6,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from config import health
+from config import health, metrics
 
 
 class IdConverter:
@@ -44,6 +44,7 @@ urlpatterns = [
     # Last of /api/: every other address there answers the API's JSON 404.
     re_path(r"^api/", api_errors.unmatched, name="api-unmatched"),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("jsi18n/", catalog, name="javascript-catalog"),
     path("staff/", include((pages.staff, "staff"))),
     path("", include(pages.site)),
