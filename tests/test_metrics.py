@@ -2,6 +2,7 @@
 backlog figures read from the database; and, across two server processes, one scrape covers both."""
 
 import datetime as dt
+import json
 import time
 
 import pytest
@@ -141,3 +142,6 @@ def test_one_scrape_covers_both_processes(olivia, carol, mike, meal, issue, stor
     finally:
         for server in servers:
             server.stop()
+    logged = [json.loads(line) for line in servers[1].log_lines()]  # LOG_FORMAT=json: every line parses
+    assert {(line.get("route"), line.get("result")) for line in logged} >= {("api-redeem", "redeemed"), ("api-redeem", "not_found")}
+    assert [line["staff"] for line in logged if line.get("route") == "dashboard-socket"] == [olivia.pk]
