@@ -143,5 +143,6 @@ def test_one_scrape_covers_both_processes(olivia, carol, mike, meal, issue, stor
         for server in servers:
             server.stop()
     logged = [json.loads(line) for line in servers[1].log_lines()]  # LOG_FORMAT=json: every line parses
-    assert {(line.get("route"), line.get("result")) for line in logged} >= {("api-redeem", "redeemed"), ("api-redeem", "not_found")}
+    scans = {(line.get("route"), line.get("result"), line.get("staff")) for line in logged}
+    assert scans >= {("api-redeem", "redeemed", carol.pk), ("api-redeem", "not_found", carol.pk)}
     assert [line["staff"] for line in logged if line.get("route") == "dashboard-socket"] == [olivia.pk]
