@@ -21,12 +21,19 @@ setup: $(BIN)/.installed
 migrate: setup
 	$(BIN)/python manage.py migrate --noinput -v0
 
+# /metrics: the server's figures in $(RUN)/metrics (emptied before it starts), for the token kept in $(RUN)/metrics-token.
+RUN := .run
+METRICS := PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/$(RUN)/metrics METRICS_TOKEN_FILE=$(CURDIR)/$(RUN)/metrics-token
+
 run: migrate
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py demo --if-empty
+	rm -rf $(RUN)/metrics && mkdir -p $(RUN)/metrics
+	test -s $(RUN)/metrics-token || (umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $(RUN)/metrics-token)
+	@echo 'Metrics: curl -H "Authorization: Bearer $$(cat $(RUN)/metrics-token)" http://$(HOST):$(PORT)/metrics'
 	@# The webhook worker runs beside the server and is stopped with it.
-	$(BIN)/python manage.py deliver_webhooks & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
-	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(METRICS) $(BIN)/python manage.py deliver_webhooks & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
+	$(METRICS) $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 test: setup
 	$(BIN)/lint-imports --no-cache
@@ -42,4 +49,4 @@ messages: setup
 	$(BIN)/python manage.py compilemessages -l zh_Hans -i $(VENV)
 
 clean:
-	rm -rf $(VENV) staticfiles
+	rm -rf $(VENV) staticfiles $(RUN)

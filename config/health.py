@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 log = logging.getLogger(__name__)
 
 
-async def _layer_round_trip():
+async def layer_round_trip():
     layer = get_channel_layer()
     channel = await layer.new_channel("healthz.")
     token = uuid.uuid4().hex
@@ -37,7 +37,7 @@ def healthz(request):
         log.exception("healthz: database")
         checks["database"] = False
     try:
-        checks["channel_layer"] = async_to_sync(_layer_round_trip)()
+        checks["channel_layer"] = async_to_sync(layer_round_trip)()
     except Exception:
         log.exception("healthz: channel layer")
         checks["channel_layer"] = False

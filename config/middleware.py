@@ -10,7 +10,11 @@ settings.MIDDLEWARE keeps Django's names (its deploy checks look for them); the 
 config/asgi.py loads each one's twin from INLINE instead. Under WSGI and in tests nothing changes.
 """
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
+import json
+import logging
+import time
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
@@ -18,6 +22,12 @@ from django.contrib.messages.storage import default_storage
 from django.contrib.sessions import middleware as sessions
 from django.middleware import clickjacking, common, csrf, locale, security
 from django.utils.functional import SimpleLazyObject, empty
+
+from config import logs, metrics
+
+request_log = logging.getLogger("hexiao.request")
+# The routes whose answer is a scan's: their log line carries its `result`.
+SCANS = frozenset({"api-check", "api-redeem", "api-redeem-order"})
 
 
 class Inline:
@@ -91,6 +101,70 @@ class MessageMiddleware(Inline, messages.MessageMiddleware):
 
 class XFrameOptionsMiddleware(Inline, clickjacking.XFrameOptionsMiddleware):
     pass
+
+
+class RequestLog:
+    """Outermost: gives each request its id (kept from X-Request-ID when well formed, and sent
+    back), times it into hexiao_request_seconds by route, and logs one line when it is answered."""
+
+    sync_capable = async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if iscoroutinefunction(self.get_response):
+            return self.__acall__(request)
+        started, context = self.start(request)
+        try:
+            return self.finish(request, self.get_response(request), started)
+        finally:
+            logs.request_id.reset(context)
+
+    async def __acall__(self, request):
+        started, context = self.start(request)
+        try:
+            return self.finish(request, await self.get_response(request), started)
+        finally:
+            logs.request_id.reset(context)
+
+    def start(self, request):
+        return time.perf_counter(), logs.request_id.set(logs.request_id_for(request))
+
+    def finish(self, request, response, started):
+        seconds = time.perf_counter() - started
+        route = logs.route_of(request)
+        metrics.REQUEST_SECONDS.labels(route=route, status=response.status_code).observe(seconds)
+        response["X-Request-ID"] = logs.request_id.get()
+        fields = {"method": request.method, "route": route, "status": response.status_code,
+                  "duration_ms": round(seconds * 1000, 1), "staff": staff_of(request)}
+        if route in SCANS:
+            fields["result"] = scan_result(response)
+        request_log.info("%s %s %s", request.method, route, response.status_code, extra=fields)
+        return response
+
+
+def staff_of(request):
+    """The signed-in member's id, if the request has already loaded them: never a query of its own."""
+    if hasattr(request, "staff_id"):  # the counter's fast path, which loads no user
+        return request.staff_id
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject):
+        user = None if user._wrapped is empty else user._wrapped
+    state = getattr(user, "_state", None)
+    member = state and state.fields_cache.get("membership")
+    return member.pk if member else None
+
+
+def scan_result(response):
+    """The `result` of a check's or a redeem's JSON answer (a stable code: "redeemed" or a reason)."""
+    try:
+        result = json.loads(response.content).get("result")
+    except (AttributeError, ValueError):
+        return None
+    return result if isinstance(result, str) else None
 
 
 # Django's middleware -> its inline twin here.

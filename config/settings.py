@@ -151,6 +151,7 @@ INSTALLED_APPS = [
 
 # Under ASGI each of Django's own is loaded as its twin that runs in the event loop (config/middleware.py).
 MIDDLEWARE = [
+    "config.middleware.RequestLog",  # first, so it times and logs everything below it
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -320,12 +321,31 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # asked for by the host's own probes
 
+# /metrics answers the bearer of this token (404 while unset). With several server processes on a
+# host, each must be started with PROMETHEUS_MULTIPROC_DIR naming one directory they share, emptied
+# before they start (see the README); the figures then cover them all.
+METRICS_TOKEN = env("METRICS_TOKEN")
+_METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _METRICS_DIR and not Path(_METRICS_DIR).is_dir():
+    raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR is not a directory: {_METRICS_DIR!r}")
+
+# plain: "time LEVEL logger message name=value ...". json: one object per line (config.logs).
+LOG_FORMAT = env("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"line": {"()": f"config.logs.{LOG_FORMAT.capitalize()}Formatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        # Django's own handler (DEBUG only) would print its lines a second time, in its own format.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.db.backends": {"level": "INFO"},
+        # A refused or unknown request is already a line of hexiao.request, with its status.
+        "django.request": {"level": "ERROR"},
+    },
 }

@@ -6,7 +6,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from config import health
+from config import health, metrics
 from staff import views as staff_views
 
 
@@ -47,6 +47,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("s/<str:token>/", staff_views.signin_link_view, name="signin-link"),
     path("s/<str:token>/qr.svg", staff_views.signin_qr_svg, name="signin-link-qr"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("jsi18n/", catalog, name="javascript-catalog"),
     path("staff/", include((pages.staff, "staff"))),
     path("", include(pages.site)),

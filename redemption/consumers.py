@@ -3,6 +3,7 @@
 import asyncio
 import datetime as dt
 import logging
+import uuid
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -11,13 +12,15 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
-from redemption import events
+from redemption import events, metrics
 from redemption.models import Event
 from staff.apikit import MAX_ID
 from staff import devices
 from staff.models import Role
 
 log = logging.getLogger(__name__)
+# One line when a dashboard's socket opens and one when it closes, beside hexiao.request's lines.
+socket_log = logging.getLogger("hexiao.request")
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_SIGNED_OUT = 4401
@@ -95,11 +98,16 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         newest = await _newest_id(Event.objects.all())
         await self.accept()
         watch = await _watch(self.scope)
+        self.log_fields = {"request_id": uuid.uuid4().hex, "route": "dashboard-socket",
+                           "staff": watch and watch[0].pk}
         if watch is None:
             # Accepted, then closed with 4403, so the browser can tell "not allowed" from "no server".
             await self.close(code=CLOSE_FORBIDDEN)
             return
         member, merchant, store_ids, device_id = watch
+        metrics.LIVE_CONNECTIONS.inc()
+        self.live = True
+        socket_log.info("dashboard socket opened", extra=self.log_fields)
         self.tz = merchant.tz
         self.events = _scope(merchant.pk, store_ids, member.is_owner)
         self.groups_joined = [events.store_group(s) for s in store_ids]
@@ -122,6 +130,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         self.sweeper = asyncio.create_task(self.sweep_forever())
 
     async def disconnect(self, code):
+        if getattr(self, "live", False):
+            metrics.LIVE_CONNECTIONS.dec()
+        socket_log.info("dashboard socket closed", extra={**getattr(self, "log_fields", {}), "close_code": code})
         if getattr(self, "sweeper", None):
             self.sweeper.cancel()
         for group in getattr(self, "groups_joined", []):

@@ -32,7 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from redemption import codes, events, hotpath
+from redemption import codes, events, hotpath, metrics
 from redemption.services import redeem
 from redemption.models import Attempt, OfflineConflict, OfflineSnapshot, Redemption, Voucher
 from redemption.reasons import Refusal
@@ -177,7 +177,9 @@ def _upload_one(member, device, item):
             left = member.throttled_for()
             if left:
                 return {"idempotency_key": key, "result": "throttled", "retry_after": left}
-            return _judge(member, device, item)
+            answer = _judge(member, device, item)
+            metrics.scanned("redeem", answer["result"])
+            return answer
     except IntegrityError:
         # The key was taken by a redeem at the counter that committed meanwhile: its answer is ours.
         return _answered(member, key) or {"idempotency_key": key, "result": "invalid_request"}

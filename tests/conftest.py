@@ -1,16 +1,23 @@
 """The cast: Acme has two stores; olivia owns it, mike manages store A, carol clerks at A,
 dave clerks at B; oscar owns Other Co. Products: a meal voucher (1 use) and a car-wash pass (3 uses)."""
 
+import logging
 import os
+import re
 import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import DatabaseError
+from knox.models import AuthTokenManager
 from rest_framework.test import APIClient
 
-from redemption import hotpath, services
-from redemption.models import OrderTotal, Product
+from config.logs import JsonFormatter, PlainFormatter
+from redemption import cipher, hotpath, services
+from redemption.models import OrderTotal, Product, Voucher, Webhook
+from tests import processes
 from staff.models import Role, Store
 from staff import devices, lockout
 from staff.services import merchant_create, staff_create
@@ -46,6 +53,86 @@ def pytest_terminal_summary(terminalreporter, config):
     note = getattr(config, "_services_note", None)
     if note:
         terminalreporter.write_line(note)
+    for line in getattr(config, "_leaks", []):
+        terminalreporter.write_line(line, red=True)
+
+
+# The whole run's log, in both formats, is searched at the end for every secret the tests used:
+# codes, buyer-page tokens, card passwords, API tokens, webhook secrets, phone numbers, passwords.
+class RunLog(logging.Handler):
+    formatters = (PlainFormatter(), JsonFormatter())
+
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.extend(formatter.format(record) for formatter in self.formatters)
+
+
+RUN_LOG = RunLog()
+SECRETS = {PASSWORD}
+SHORTEST_SECRET = 8  # shorter codes could be in a line by chance
+PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def _noting_secrets(make, pick):
+    """`make`, noting the secret in what it returns (an API token, a sign-in link's token): the
+    database keeps only their hashes, so they are caught as they are made."""
+    def noted(*args, **kwargs):
+        made = make(*args, **kwargs)
+        SECRETS.add(pick(made))
+        return made
+    return noted
+
+
+def pytest_sessionstart(session):
+    logging.getLogger().addHandler(RUN_LOG)
+    AuthTokenManager.create = _noting_secrets(AuthTokenManager.create, lambda made: made[1])
+    devices.signin_link_create = _noting_secrets(devices.signin_link_create, lambda made: made[1])
+    for source in Path(__file__).parent.glob("*.py"):  # phone numbers the tests send, looked up or not
+        SECRETS.update(PHONE.findall(source.read_text()))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item):
+    """Before the test's database goes, note the secrets in it."""
+    if "_django_db_helper" not in item.fixturenames:
+        return
+    try:
+        for code, token, phone, ciphertext, key in Voucher.objects.values_list(
+            "code", "token", "buyer_phone", "password_ciphertext", "password_key"
+        ):
+            SECRETS.update((code, token, phone, cipher.decrypt(ciphertext, key)))
+        SECRETS.update(Webhook.objects.values_list("secret", flat=True))
+    except DatabaseError:  # the test left its transaction broken: it fails for that already
+        pass
+
+
+def leaks(lines, secrets):
+    """(secret, line) for each line holding a secret: each line's 8-character windows are looked
+    up among the secrets' first 8 characters, so the search is as fast for 100 000 secrets as for 10."""
+    by_start = {}
+    for secret in secrets:
+        if len(secret) >= SHORTEST_SECRET:
+            by_start.setdefault(secret[:SHORTEST_SECRET], []).append(secret)
+    for line in lines:
+        for at in range(len(line) - SHORTEST_SECRET + 1):
+            for secret in by_start.get(line[at : at + SHORTEST_SECRET], ()):
+                if line.startswith(secret, at):
+                    yield secret, line
+
+
+def pytest_sessionfinish(session):
+    logging.getLogger().removeHandler(RUN_LOG)
+    servers = [line for log in processes.LOGS.glob("*.log") for line in log.read_text(errors="replace").splitlines()]
+    found = [
+        "secret in the log: " + line.replace(secret, secret[:2] + "…" + secret[-2:])
+        for secret, line in leaks(RUN_LOG.lines + servers, SECRETS)
+    ]
+    if found:
+        session.config._leaks = found[:20]
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def chromium_path():

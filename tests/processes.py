@@ -9,6 +9,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +19,9 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+# Each server's log (its stderr) goes to a file here: nothing has to read it for the server to go on
+# writing, the test that started it may, and the run's check for leaked secrets reads them all.
+LOGS = Path(tempfile.mkdtemp(prefix="hexiao-server-logs-"))
 
 
 def free_port():
@@ -29,6 +33,11 @@ def free_port():
 def database_url():
     db = connection.settings_dict
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def fresh_metrics_dir():
+    """A new, empty PROMETHEUS_MULTIPROC_DIR for the processes about to start (never while they run)."""
+    return tempfile.mkdtemp(prefix="hexiao-metrics-")
 
 
 def server_env():
@@ -46,12 +55,17 @@ class Server:
         self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
-            cwd=ROOT, env={**server_env(), **self.env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        self.log = LOGS / f"{self.port}-{time.monotonic_ns()}.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
+                cwd=ROOT, env={**server_env(), **self.env}, stdout=subprocess.DEVNULL, stderr=log,
+            )
         wait_until_up(self.port)
         return self
+
+    def log_lines(self):
+        return self.log.read_text(errors="replace").splitlines()
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -90,6 +104,16 @@ def post(base, path, token, body):
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)
+
+
+def get(base, path, headers=None):
+    """(status, body as text) of a GET."""
+    request = urllib.request.Request(base + path, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
 
 
 class WebSocket:

@@ -21,7 +21,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 
-from redemption import fastpath
+from redemption import fastpath, metrics
 from redemption.api.counter import outcome_body
 
 THREADS = ThreadPoolExecutor(max_workers=settings.COUNTER_THREADS, thread_name_prefix="counter")
@@ -55,9 +55,13 @@ def run_in_pool(view, fast=None, result=None):
         if isinstance(request, ASGIRequest):
             if fast is not None and fastpath.serves(request):
                 try:
-                    return answer(result, await fast(request))
+                    served = await fast(request)
                 except fastpath.Declined:
                     pass
+                else:
+                    metrics.scanned(fast.__name__, result)  # fastpath.check or fastpath.redeem
+                    request.staff_id = served[0].pk  # for the request's log line (DRF never saw it)
+                    return answer(result, served)
             return await sync_to_async(work, thread_sensitive=False, executor=THREADS)(request, *args, **kwargs)
         return await sync_to_async(view, thread_sensitive=True)(request, *args, **kwargs)
 

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from redemption import codes, events, hotpath
+from redemption import codes, events, hotpath, metrics
 from redemption.models import Attempt, Redemption, Voucher, next_redeemable
 from redemption.reasons import GUESS_REASONS, Refusal
 from staff.models import Membership, Role, Store
@@ -33,6 +33,7 @@ class OrderOutcome:
     redemptions: list
 
 
+@metrics.counted("check", "redeemable")
 def voucher_check(*, member: Membership, raw_code, store_id=None) -> Outcome:
     """Tell whether a code could be redeemed here and now, and list the other vouchers of its order.
     Changes nothing but the attempt log."""
@@ -59,6 +60,7 @@ def _order_of(member, store, parsed, voucher, now):
     return vouchers if len(vouchers) > 1 else None
 
 
+@metrics.counted("redeem", "redeemed")
 def voucher_redeem(*, member: Membership, raw_code=None, voucher_id=None, uses=1, store_id=None,
                    idempotency_key=None) -> Outcome:
     """Redeem `uses` uses of a voucher at a store: the one the scanned code names, or (for an owner
@@ -135,6 +137,7 @@ def take(member, store, parsed, voucher, uses, now, idempotency_key, batch=None,
 MAX_ORDER_VOUCHERS = 50
 
 
+@metrics.counted("redeem", "redeemed")
 def order_redeem(*, member: Membership, raw_code, items, store_id=None, idempotency_key=None) -> OrderOutcome:
     """Redeem several vouchers of one order in one tap, all or none.
 
