@@ -234,15 +234,17 @@ def quiet_machine(wait):
 
 
 def requests_table(base, rows):
-    lines = ["| request | status | bytes | from |", "|---|---|---|---|"]
+    lines = ["| request | status | bytes | from | start–end ms |", "|---|---|---|---|---|"]
+    first = rows[0]["start"] if rows else 0
     for r in rows:
         name = r["url"].removeprefix(base)
         source = "service worker" if r["sw"] else ("network" if r["done"] else "unfinished")
         source = "the worker's fetch, network" if r["worker"] else source
         encoding = f" ({r.get('encoding')})" if r.get("encoding") else ""
-        lines.append(f"| `{name}` | {r['status'] or '–'} | {r['bytes']:,}{encoding} | {source} |")
+        span = f"{(r['start'] - first) * 1000:.0f}–" + (f"{(r['end'] - first) * 1000:.0f}" if r["done"] else "")
+        lines.append(f"| `{name}` | {r['status'] or '–'} | {r['bytes']:,}{encoding} | {source} | {span} |")
     total = sum(r["bytes"] for r in rows if not r["sw"])
-    lines.append(f"| **over the network** | | **{total:,}** | |")
+    lines.append(f"| **over the network** | | **{total:,}** | | |")
     return "\n".join(lines)
 
 
