@@ -15,13 +15,13 @@ import shlex
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from bench import report, servers  # noqa: E402
+from bench import report, servers
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "bench-first-load"
@@ -250,7 +250,7 @@ def requests_table(base, rows):
 
 def document(base, results, loads, loads_end, command):
     noisy = loads[0] > QUIET_LOAD
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = f"## First load on a weak network, {when}" + (f" — {report.NOISY}" if noisy else "")
     parts = [head]
     if noisy:
