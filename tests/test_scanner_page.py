@@ -186,7 +186,7 @@ def test_vendored_decoder_is_there_for_the_camera(client, shop):
 def test_client_damm_table_matches_the_server():
     with open(finders.find("staff/js/codes.js"), encoding="utf-8") as f:
         script = f.read()
-    rows = re.search(r"const DAMM = (.*?);", script, re.DOTALL).group(1)
+    rows = re.search(r"const DAMM = (.*?);", script, re.S).group(1)
     table = "".join(re.findall(r'"(\d{10})"', rows))
     assert table == "".join(str(d) for row in codes._DAMM for d in row)
 
