@@ -148,5 +148,5 @@ def save(text):
     """Newest run first, the previous ones kept below it so noisy runs can be compared."""
     old = RESULTS.read_text().split(RUN_MARK)[1:] if RESULTS.exists() else []
     runs = [text] + [run.strip() + "\n" for run in old][: KEEP_RUNS - 1]
-    head = "# Benchmark results\n\nWritten by `bench/run.py`; see bench/README.md for how to read them.\n\n"
+    head = "# Benchmark results\n\nWritten by `bench/run.py` and `bench/first_load.py`; see bench/README.md for how to read them.\n\n"
     RESULTS.write_text(head + "".join(f"{RUN_MARK}\n{run}\n" for run in runs))

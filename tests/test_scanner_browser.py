@@ -4,6 +4,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from django.db import connection
 
 from redemption import services
 from redemption.models import OfflineConflict, Product, Redemption
+from redemption.pages import scanner as scanner_page
 from staff.models import Store
 from staff.services import merchant_create, staff_create
 from tests.conftest import chromium_path as need_chromium
@@ -276,6 +278,24 @@ def test_service_worker_keeps_the_shell_and_no_api_answers(browser, live_server,
     )
     assert "/static/staff/app.js" in kept and "/staff/" in kept
     assert not [url for url in kept if url.startswith("/api/")]
+
+
+@pytest.mark.parametrize("service_workers", ["allow"])
+def test_when_the_network_is_slow_the_kept_scanner_opens_at_once(browser, live_server, counter, monkeypatch):
+    page, _ = log_in(browser, live_server)
+    page.wait_for_function("() => !!navigator.serviceWorker.controller")
+    render = scanner_page.render
+
+    def slow_render(*args, **kwargs):
+        time.sleep(5)  # a weak signal: the page takes seconds to come over the network
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(scanner_page, "render", slow_render)
+    started = time.monotonic()
+    page.reload(wait_until="commit")
+    page.wait_for_selector("body:not(.booting)")
+    assert time.monotonic() - started < 2.5
+    assert page.inner_text(".store-name") == "东门店"
 
 
 SPOKEN = """

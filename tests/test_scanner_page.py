@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import os
 import re
 
 import pytest
@@ -188,3 +189,28 @@ def test_client_damm_table_matches_the_server():
     rows = re.search(r"const DAMM = (.*?);", script, re.S).group(1)
     table = "".join(re.findall(r'"(\d{10})"', rows))
     assert table == "".join(str(d) for row in codes._DAMM for d in row)
+
+
+def imported_modules(name, found=None):
+    """Every module `name` imports, directly or through another, as static names (staff/js/x.js)."""
+    found = set() if found is None else found
+    with open(finders.find(name), encoding="utf-8") as f:
+        source = f.read()
+    folder = name.rsplit("/", 1)[0]
+    for target in re.findall(r'^import\s[^;]*?from\s+"(\./[^"]+)"', source, re.MULTILINE | re.DOTALL):
+        module = os.path.normpath(f"{folder}/{target}")
+        if module not in found:
+            found.add(module)
+            imported_modules(module, found)
+    return found
+
+
+def test_the_page_preloads_exactly_the_modules_the_scanner_imports(client, shop):
+    html = login(client, shop["clerk"]).get("/staff/").content.decode()
+    preloaded = {url.removeprefix("/static/") for url in re.findall(r'<link rel="modulepreload" href="([^"]+)"', html)}
+    assert preloaded == imported_modules("staff/app.js")
+
+
+def test_the_service_worker_keeps_every_module_the_scanner_imports(client, db):
+    shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", client.get("/staff/sw.js").content.decode()).group(1))
+    assert {f"/static/{name}" for name in imported_modules("staff/app.js")} <= set(shell)
