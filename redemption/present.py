@@ -144,16 +144,17 @@ def snapshot_data(snapshot, key, kdf, vouchers, tz, now=None):
     }
 
 
-# The compact list (the scanner's) carries less of each name, as each name's bits cost the wire the
-# most: the names are random, so no compression shortens them. What a shorter name risks is only a
-# wrong code (or buyer-page link) taken for a listed one: with 20,000 names of 64 bits that is one
-# chance in 9 * 10^14 per scan (and two listed codes sharing a name, one in 10^11 per list); of 48
-# bits for the tokens, one in 1.4 * 10^10 per scan of a made-up link. Such a scan is still judged
-# by the server on upload with the whole code, and bounded by the caps. It does not help a guesser
-# holding a copy of the list: each guess still costs the slow digest, and shorter names only give
-# them more false matches to sort out online.
-COMPACT_NAME_HEX = 16
-COMPACT_TOKEN_HEX = 12
+# The compact list (the scanner's) carries less of each name, as the names cost the wire the most:
+# they are random, so no compression shortens them. What a shorter name risks is only a wrong code
+# (or buyer-page link) taken offline for a listed one: with 20,000 names of 56 bits, one chance in
+# 3.6 * 10^12 per scan of a code not in the list (and of two listed codes sharing a name, one in
+# 3.6 * 10^8 per list); with token names of 40 bits, one in 5.5 * 10^7 per scan of a made-up buyer
+# link, which takes forging a URL at the counter. Such a scan is still judged by the server with
+# the whole code on upload, within the caps. It does not help a guesser holding a copy of the list:
+# each guess still costs the slow digest, and shorter names only give more false matches, which
+# cannot be told from true ones offline.
+COMPACT_NAME_HEX = 14
+COMPACT_TOKEN_HEX = 10
 
 
 def snapshot_compact_data(snapshot, key, kdf, vouchers, tz, now=None):

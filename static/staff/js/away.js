@@ -3,7 +3,7 @@
 // as soon as the network is back (and on a timer, and from the 上传 button).
 import { $, show, toast } from "./dom.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
-import { decide, expired, mine, scannedName } from "./offline.js";
+import { decide, expired, mine, prepare, scannedName } from "./offline.js";
 import { newKey } from "./net.js";
 import {
   dequeue, dropHeld, dropSnapshots, enqueue, loadHeld, loadTaken, queued, saveHeld, saveTaken, snapshotStamp,
@@ -154,6 +154,7 @@ export async function refreshSnapshot() {
 
 async function keep(record) {
   await saveHeld(record);
+  prepare(record.snapshot);
   kept = { storeId: record.storeId, snapshot: record.snapshot };
 }
 
@@ -166,6 +167,7 @@ async function current(store) {
     const record = await loadHeld(store);
     kept = record ? { storeId: store, snapshot: record.snapshot } : null;
     if (!record) return undefined;
+    prepare(record.snapshot);
     if (!taken || snapshotStamp(record.snapshot) !== taken.of) return { snapshot: record.snapshot, held: record.held };
   }
   return { snapshot: kept.snapshot, held: taken.held };

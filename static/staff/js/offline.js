@@ -49,8 +49,9 @@ export function scannedName(raw, snapshot) {
 
 const indexes = new WeakMap();
 
-// The snapshot's vouchers by name ("h:" or "t:" and the name) to their place in the list.
-function indexOf(snapshot) {
+// The snapshot's vouchers by name ("h:" or "t:" and the name) to their place in the list. Made
+// once per snapshot, when the scanner reads it in, so no scan waits for it.
+export function prepare(snapshot) {
   let index = indexes.get(snapshot);
   if (!index) {
     index = new Map();
@@ -80,7 +81,7 @@ export function entryAt(snapshot, at) {
 
 // The voucher a scan names, or undefined.
 export function find(snapshot, scanned) {
-  const at = indexOf(snapshot).get(scanned.by + ":" + scanned.name);
+  const at = prepare(snapshot).get(scanned.by + ":" + scanned.name);
   return at === undefined ? undefined : entryAt(snapshot, at);
 }
 
