@@ -101,32 +101,62 @@ def _decidable(merchant_id, now):
     )
 
 
-def snapshot(*, member: Membership, store_id=None, device="", pending=0):
+def snapshot(*, member: Membership, store_id=None, device="", pending=0, known=""):
     """What a device of the store needs to decide alone: the decidable vouchers valid there, the
     caps, a fresh key and the derivation's parameters. A voucher whose digest is not derived within
     this request's share of time is left out until a later snapshot.
-    Returns (OfflineSnapshot, key, kdf, vouchers)."""
+
+    `known` is the version of the list the device already holds (list_version). When it is still
+    the list's version, no names are made: the device keeps its list and its key, and the row
+    written here is what lets its items count as held from now on, as after a fresh list.
+    Returns (OfflineSnapshot, key, kdf, vouchers, version); key and vouchers are None when `known` holds."""
     store = redeem.resolve_store(member, store_id)
     if not store.offline_enabled:
         raise Refusal("offline_disabled")
     now = timezone.now()
-    key = secrets.token_hex(32)
     kdf = {"name": KDF, "salt": merchant_salt(member.merchant_id), "iterations": settings.OFFLINE_KDF_ITERATIONS}
     vouchers = list(
         _decidable(member.merchant_id, now).filter(Q(product__stores=None) | Q(product__stores=store))
-        .select_related("product").distinct().order_by("-id")[: settings.OFFLINE_SNAPSHOT_MAX]
+        .select_related("product").only(*SNAPSHOT_FIELDS).distinct().order_by("-id")[: settings.OFFLINE_SNAPSHOT_MAX]
     )
     digests = _digests(vouchers, kdf["salt"], settings.OFFLINE_KDF_SECONDS)
     vouchers = [voucher for voucher in vouchers if voucher.pk in digests]
-    for voucher in vouchers:
-        voucher.h, voucher.t = code_hash(key, digests[voucher.pk]), token_hash(key, voucher.token)
+    version = list_version(store, kdf, vouchers, now)
+    key = None
+    if known != version:
+        key = secrets.token_hex(32)
+        for voucher in vouchers:
+            voucher.h, voucher.t = code_hash(key, digests[voucher.pk]), token_hash(key, voucher.token)
     taken = OfflineSnapshot.objects.create(
         merchant_id=member.merchant_id, store=store, staff=member, device=device[:64], issued_at=now,
         expires_at=now + dt.timedelta(hours=store.offline_snapshot_hours),
         max_redemptions=store.offline_max_redemptions, max_value=store.offline_max_value,
         vouchers=len(vouchers), pending=pending,
     )
-    return taken, key, kdf, vouchers
+    return taken, key, kdf, (vouchers if key else None), version
+
+
+# What a snapshot reads of a voucher and its product: not the rest of the row (passwords, notes).
+SNAPSHOT_FIELDS = (
+    "code", "token", "uses_left", "valid_from", "valid_until", "state", "offline_digest", "product__id",
+    "product__name", "product__face_value", "product__uses_per_voucher",
+)
+
+
+def list_version(store, kdf, vouchers, now):
+    """A digest of everything a device decides with, but the key: the caps and their lifetime, the
+    derivation, and each voucher's uses, validity, status and product. Any change a device must hear
+    of moves it: a redeem in either path or a reversal (uses), a void or a freeze (leaves the list),
+    a new voucher or one whose digest was derived since (joins it), an expiry passing, the owner's
+    caps, a product renamed or repriced. It is read from the rows the snapshot reads anyway, not kept
+    as a counter: no write path can forget to move it."""
+    text = [f"{store.pk}|{store.offline_max_redemptions}|{store.offline_max_value}|{store.offline_snapshot_hours}",
+            f"{kdf['name']}|{kdf['salt']}|{kdf['iterations']}"]
+    for voucher in vouchers:
+        product = voucher.product
+        text.append(f"{voucher.pk}|{voucher.uses_left}|{voucher.valid_from}|{voucher.valid_until}|"
+                    f"{voucher.status(now)}|{product.pk}|{product.name}|{product.face_value}|{product.uses_per_voucher}")
+    return hashlib.sha256("\n".join(text).encode()).hexdigest()[:32]
 
 
 def digests_fill(*, seconds):

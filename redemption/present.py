@@ -2,6 +2,7 @@
 webhooks alike, and cost far less than serializer classes on the redeem path. The OpenAPI schema
 describes the same shapes (redemption.api.schema), and a test holds every answer to it."""
 
+import math
 from decimal import Decimal
 
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
@@ -13,7 +14,7 @@ from staff.present import staff_ref, store_ref
 
 __all__ = [
     "when", "store_ref", "staff_ref", "voucher_data", "redemption_data", "issued_voucher_data", "product_data",
-    "webhook_data", "order_data", "snapshot_data", "conflict_data", "device_data",
+    "webhook_data", "order_data", "snapshot_data", "snapshot_compact_data", "conflict_data", "device_data",
     "order_row_data", "statement_data", "history_event_data", "ORDER_STATUS_LABELS", "EVENT_TITLES", "event_details",
     "local_text",
 ]
@@ -127,12 +128,7 @@ def snapshot_data(snapshot, key, kdf, vouchers, tz, now=None):
     """What a device decides with offline: never a whole code, only a name for each made with `kdf`
     and `key` (redemption.offline.code_hash)."""
     return {
-        "store": store_ref(snapshot.store),
-        "issued_at": when(snapshot.issued_at, tz),
-        "expires_at": when(snapshot.expires_at, tz),
-        "caps": {"max_redemptions": snapshot.max_redemptions, "max_value": money(snapshot.max_value)},
-        "key": key,
-        "kdf": kdf,
+        **_snapshot_head(snapshot, key, kdf, tz),
         "vouchers": [
             {
                 "h": voucher.h,
@@ -140,15 +136,69 @@ def snapshot_data(snapshot, key, kdf, vouchers, tz, now=None):
                 "uses_left": voucher.uses_left,
                 "valid_from": when(voucher.valid_from, tz),
                 "valid_until": when(voucher.valid_until, tz),
-                "product": {
-                    "id": voucher.product.id, "name": voucher.product.name,
-                    "face_value": money(voucher.product.face_value), "uses_per_voucher": voucher.product.uses_per_voucher,
-                },
+                "product": _snapshot_product(voucher.product),
                 "status": voucher.status(now),
             }
             for voucher in vouchers
         ],
     }
+
+
+# The compact list (the scanner's) carries less of each name, as the names cost the wire the most:
+# they are random, so no compression shortens them. What a shorter name risks is only a wrong code
+# (or buyer-page link) taken offline for a listed one: with 20,000 names of 56 bits, one chance in
+# 3.6 * 10^12 per scan of a code not in the list (and of two listed codes sharing a name, one in
+# 3.6 * 10^8 per list); with token names of 40 bits, one in 5.5 * 10^7 per scan of a made-up buyer
+# link, which takes forging a URL at the counter. Such a scan is still judged by the server with
+# the whole code on upload, within the caps. It does not help a guesser holding a copy of the list:
+# each guess still costs the slow digest, and shorter names only give more false matches, which
+# cannot be told from true ones offline.
+COMPACT_NAME_HEX = 14
+COMPACT_TOKEN_HEX = 10
+
+
+def snapshot_compact_data(snapshot, key, kdf, vouchers, tz, now=None):
+    """The same snapshot as the scanner fetches it, small enough for thousands of vouchers: each
+    product once in `products`, each status once in `statuses`, and each voucher as an array
+    [h, t, uses_left, valid_from, valid_until, product, status] with its names shortened to `names`
+    hex digits, its validity in seconds since the epoch (or null), its product and status as indexes."""
+    products, statuses, rows = {}, {}, []
+    for voucher in vouchers:
+        product = products.setdefault(voucher.product.pk, (len(products), voucher.product))[0]
+        status = statuses.setdefault(voucher.status(now), len(statuses))
+        rows.append([voucher.h[:COMPACT_NAME_HEX], voucher.t[:COMPACT_TOKEN_HEX], voucher.uses_left,
+                     _epoch(voucher.valid_from, up=True), _epoch(voucher.valid_until), product, status])
+    return {
+        "format": "compact",
+        **_snapshot_head(snapshot, key, kdf, tz),
+        "names": {"h": COMPACT_NAME_HEX, "t": COMPACT_TOKEN_HEX},
+        "products": [_snapshot_product(product) for _, product in products.values()],
+        "statuses": list(statuses),
+        "vouchers": rows,
+    }
+
+
+def _snapshot_head(snapshot, key, kdf, tz):
+    return {
+        "store": store_ref(snapshot.store),
+        "issued_at": when(snapshot.issued_at, tz),
+        "expires_at": when(snapshot.expires_at, tz),
+        "caps": {"max_redemptions": snapshot.max_redemptions, "max_value": money(snapshot.max_value)},
+        "key": key,
+        "kdf": kdf,
+    }
+
+
+def _snapshot_product(product):
+    return {"id": product.id, "name": product.name, "face_value": money(product.face_value),
+            "uses_per_voucher": product.uses_per_voucher}
+
+
+def _epoch(moment, up=False):
+    """Whole seconds, rounded towards the inside of the validity: never a moment more of it."""
+    if moment is None:
+        return None
+    return math.ceil(moment.timestamp()) if up else math.floor(moment.timestamp())
 
 
 def conflict_data(conflict, tz):

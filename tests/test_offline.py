@@ -2,6 +2,7 @@
 upload that redeems what a device took offline, once, or turns it into a conflict the owner sees."""
 
 import datetime as dt
+import gzip
 import hashlib
 import hmac
 import json
@@ -27,7 +28,8 @@ def offline_a(store_a):
 
 
 def snap(client, **query):
-    return client.get("/api/v1/offline/snapshot/", {"device": "phone-1", **query})
+    headers = {name: query.pop(name) for name in list(query) if name.startswith("HTTP_")}
+    return client.get("/api/v1/offline/snapshot/", {"device": "phone-1", **query}, **headers)
 
 
 def item(code, key, scanned_at=None, **extra):
@@ -380,3 +382,117 @@ def test_one_key_sent_at_once_from_two_devices_has_one_outcome(carol, meal, stor
         assert len(answers) == 1, (round_, answers)
         assert (redeemed, conflicts) in ((1, 0), (0, 1)), (round_, redeemed, conflicts)
         assert Event.objects.filter(type="offline.conflict", data__idempotency_key=key).count() == conflicts
+
+
+# ---- lists that scale: the compact format, gzip, and a refresh that sends nothing unchanged ----
+
+def compact_entries(body):
+    """The compact list read back into the full format's entries, as the scanner reads it."""
+    def moment(seconds):
+        return None if seconds is None else dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
+    return {h: {"t": t, "uses_left": uses, "valid_from": moment(start), "valid_until": moment(end),
+                "product": body["products"][product], "status": body["statuses"][status]}
+            for h, t, uses, start, end, product, status in body["vouchers"]}
+
+
+def test_the_compact_list_says_what_the_full_one_says_in_short_names(api, carol, offline_a, meal, wash, issue):
+    issue(meal, valid_until=timezone.now().replace(microsecond=0) + dt.timedelta(days=30))
+    issue(wash, valid_from=timezone.now().replace(microsecond=0) + dt.timedelta(days=1))
+    issue(meal)
+    full, compact = snap(api(carol)).json(), snap(api(carol), shape="compact").json()
+    assert compact["names"] == {"h": 14, "t": 10}
+    assert len(compact["products"]) == 2 and compact["statuses"] == ["active"]
+    entries = compact_entries(compact)
+    for code, voucher in ((v.code, v) for v in Voucher.objects.all()):
+        entry = entries[slow_name(compact, code)[:14]]
+        assert entry["t"] == hmac.new(bytes.fromhex(compact["key"]), voucher.token.encode(), hashlib.sha256).hexdigest()[:10]
+        named_in_full = next(e for e in full["vouchers"] if e["h"] == slow_name(full, code))
+        assert entry["product"] == named_in_full["product"] and entry["uses_left"] == named_in_full["uses_left"]
+        for field in ("valid_from", "valid_until"):
+            assert entry[field] == (named_in_full[field] and dt.datetime.fromisoformat(named_in_full[field]))
+    assert {k: v for k, v in compact.items() if k not in ("format", "names", "products", "statuses", "vouchers",
+                                                          "key", "issued_at", "expires_at")} == \
+        {k: v for k, v in full.items() if k not in ("vouchers", "key", "issued_at", "expires_at")}
+
+
+def test_the_list_is_gzipped_for_a_device_that_takes_gzip(api, carol, offline_a, meal, issue):
+    for _ in range(20):
+        issue(meal)
+    plain = snap(api(carol), shape="compact")
+    zipped = snap(api(carol), shape="compact", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert "Content-Encoding" not in plain and zipped["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped["Vary"]
+    body = json.loads(gzip.decompress(zipped.content))
+    assert len(body["vouchers"]) == 20 and len(zipped.content) < len(plain.content)
+
+
+def refresh(client, etag, **query):
+    return snap(client, shape="compact", HTTP_IF_NONE_MATCH=etag, **query)
+
+
+def test_an_unchanged_list_is_not_sent_again_yet_the_device_holds_it_from_now(api, carol, offline_a, meal, issue):
+    vouchers = [issue(meal) for _ in range(3)]
+    first = snap(api(carol), shape="compact")
+    assert first["Cache-Control"] == "no-store"
+    OfflineSnapshot.objects.update(issued_at=timezone.now() - dt.timedelta(hours=13),
+                                   expires_at=timezone.now() - dt.timedelta(hours=1))
+    again = refresh(api(carol), first["ETag"])
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == first["ETag"]
+    expires = dt.datetime.fromisoformat(again["Offline-Expires-At"])
+    assert expires - dt.datetime.fromisoformat(again["Offline-Issued-At"]) == dt.timedelta(hours=12)
+    assert OfflineSnapshot.objects.filter(staff=carol, device="phone-1", expires_at=expires).exists()
+    # What the phone takes under the list it kept counts as held, as after a fresh list.
+    [result] = upload(api(carol), item(vouchers[0].code, "after-304")).json()["results"]
+    assert result["result"] == "redeemed"
+    # Another format's version, or none, is a whole list.
+    assert snap(api(carol), HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+    assert refresh(api(carol), 'W/"compact.0000"').status_code == 200
+
+
+def change_redeem(w):
+    services.voucher_redeem(member=w["carol"], raw_code=w["vouchers"][0].code)
+
+
+def change_reverse(w):
+    redemption = services.voucher_redeem(member=w["carol"], raw_code=w["vouchers"][1].code).redemption
+    w["refetch"]()
+    services.voucher_redeem(member=w["carol"], raw_code=w["vouchers"][0].code)
+    services.redemption_reverse(member=w["olivia"], redemption_id=redemption.pk)
+
+
+def change_void(w):
+    services.voucher_void(member=w["olivia"], voucher_id=w["vouchers"][0].pk)
+
+
+def change_freeze(w):
+    services.voucher_freeze(member=w["olivia"], voucher_id=w["vouchers"][0].pk)
+
+
+def change_issue(w):
+    w["issue"](w["meal"])
+
+
+def change_caps(w):
+    w["api"](w["olivia"]).patch(f"/api/v1/stores/{w['store'].id}/", {"offline_max_value": "99.00"}, format="json")
+
+
+def change_price(w):
+    Product.objects.filter(pk=w["meal"].pk).update(face_value=Decimal("88.00"))
+
+
+@pytest.mark.parametrize("change", [change_redeem, change_reverse, change_void, change_freeze, change_issue,
+                                    change_caps, change_price])
+def test_any_change_the_phone_decides_by_sends_a_new_list(api, carol, olivia, offline_a, meal, issue, change):
+    vouchers = [issue(meal) for _ in range(2)]
+    etag = {}
+
+    def refetch():
+        etag["now"] = snap(api(carol), shape="compact")["ETag"]
+
+    refetch()
+    assert refresh(api(carol), etag["now"]).status_code == 304
+    change({"carol": carol, "olivia": olivia, "vouchers": vouchers, "issue": issue, "meal": meal, "api": api,
+            "store": offline_a, "refetch": refetch})
+    again = refresh(api(carol), etag["now"])
+    assert again.status_code == 200 and again["ETag"] != etag["now"]
+    assert refresh(api(carol), again["ETag"]).status_code == 304

@@ -197,6 +197,7 @@ class Case:
     body: Any = None  # JSON (or form fields with form="multipart"); a value, or a function of the world
     query: Any = None
     form: str = "json"  # "json", "multipart", or the raw Content-Type of a bytes body
+    headers: Any = None  # request headers, as the test client takes them (HTTP_IF_NONE_MATCH=...)
 
 
 def anonymous(**kwargs):
@@ -497,6 +498,11 @@ CASES = {
     ("GET", "/api/v1/offline/snapshot/"): [
         Case(200, "carol", "a clerk's device at a store with offline on", setup=lambda w: offline_on(w),
              query={"device": "phone-1"}),
+        Case(200, "carol", "the scanner's compact list", setup=lambda w: offline_on(w),
+             query={"device": "phone-1", "shape": "compact"}),
+        Case(304, "carol", "the list the device holds is unchanged", setup=lambda w: offline_on(w),
+             query={"device": "phone-1", "shape": "compact"}, headers=lambda w: {"HTTP_IF_NONE_MATCH": w.client("carol").get(
+                 "/api/v1/offline/snapshot/", {"device": "phone-1", "shape": "compact"})["ETag"]}),
         Case(400, "olivia", "an owner of two stores names none", setup=lambda w: offline_on(w)),
         Case(403, "carol", "a store with offline off"),
         Case(403, "carol", "a store that is not hers", setup=lambda w: offline_on(w), query=lambda w: {"store": w.store_b.id}),
@@ -829,11 +835,13 @@ def send(world, method, path, case):
     if query:
         url += "?" + urlencode(query)
     client = world.client(case.who)
+    headers = resolve(case.headers, world) or {}
     if case.form == "json":
-        return client.generic(method, url, "" if body is None else json.dumps(body), content_type="application/json")
+        return client.generic(method, url, "" if body is None else json.dumps(body), content_type="application/json",
+                              **headers)
     if case.form == "multipart":
-        return getattr(client, method.lower())(url, body, format="multipart")
-    return client.generic(method, url, body, content_type=case.form)
+        return getattr(client, method.lower())(url, body, format="multipart", **headers)
+    return client.generic(method, url, body, content_type=case.form, **headers)
 
 
 def body_of(response):

@@ -1,7 +1,13 @@
 """Offline at the counter: the snapshot a device decides with, its upload, and, for the owner,
 the devices out there and the conflicts to settle."""
 
+import re
+
+from django.http import HttpResponseNotModified
+from django.utils.cache import patch_vary_headers
 from django.utils.dateparse import parse_datetime
+from django.utils.http import parse_etags
+from django.utils.text import compress_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
@@ -21,23 +27,80 @@ class SnapshotQuery(serializers.Serializer):
                                    help_text="The device's own id (its uploads name it too).")
     pending = serializers.IntegerField(required=False, default=0, min_value=0, max_value=100000,
                                        help_text="How many items the device still holds to upload.")
+    shape = serializers.ChoiceField(
+        choices=["full", "compact"], default="full",
+        help_text="compact: products once in a table, each voucher an array, names shortened (the scanner's).")
 
 
 class SnapshotView(ApiView):
     """Staff of the store: what a device needs to decide alone while offline. No whole code: each
-    voucher is named by `h`, an HMAC under `key` of the code's slow digest made as `kdf` says."""
+    voucher is named by `h`, an HMAC under `key` of the code's slow digest made as `kdf` says.
+
+    The answer's ETag is the version of the list (offline.list_version). A device that sends it
+    back in If-None-Match while the list is unchanged hears 304 with no body: it keeps its list and
+    key, and holds them from now until Offline-Expires-At, as if it had fetched them again."""
 
     roles = ALL_STAFF
 
-    @extend_schema(parameters=[SnapshotQuery], responses={200: schema.Snapshot, **schema.refusals(400, 403)})
+    @extend_schema(
+        parameters=[SnapshotQuery, *schema.SNAPSHOT_HEADERS],
+        responses={200: schema.AnySnapshot, 304: schema.NOT_MODIFIED, **schema.refusals(400, 403)},
+    )
     def get(self, request):
         query = SnapshotQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        taken, key, kdf, vouchers = offline.snapshot(
-            member=request.member, store_id=data["store"], device=data["device"], pending=data["pending"]
+        taken, key, kdf, vouchers, version = offline.snapshot(
+            member=request.member, store_id=data["store"], device=data["device"], pending=data["pending"],
+            known=_known(request, data["shape"]),
         )
-        return Response(present.snapshot_data(taken, key, kdf, vouchers, request.member.merchant.tz))
+        tz = request.member.merchant.tz
+        if vouchers is None:
+            response = HttpResponseNotModified()
+            response["Offline-Issued-At"] = present.when(taken.issued_at, tz)
+            response["Offline-Expires-At"] = present.when(taken.expires_at, tz)
+        else:
+            shape = present.snapshot_compact_data if data["shape"] == "compact" else present.snapshot_data
+            response = Response(shape(taken, key, kdf, vouchers, tz))
+        response["ETag"] = _etag(data["shape"], version)
+        # The device keeps the list itself; a cache along the way must not answer for the server,
+        # which has to record each device that holds one.
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == 200 and ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")):
+            _gzip(response)
+        return response
+
+
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+
+
+def _etag(form, version):
+    # Weak: the list is the same, the bytes are not (each answer has a fresh key).
+    return f'W/"{form}.{version}"'
+
+
+def _known(request, form):
+    """The version of the list in this format the device says it holds, or ""."""
+    for etag in parse_etags(request.headers.get("If-None-Match", "")):
+        form_of, _dot, version = etag.removeprefix("W/").strip('"').partition(".")
+        if form_of == form:
+            return version
+    return ""
+
+
+def _gzip(response):
+    """Compressed here rather than by a middleware for every answer: BREACH needs a secret that stays
+    the same across answers and text of the attacker's beside it. The only secret here is the key,
+    fresh in each answer, and nothing of the request (the store's id, the device's) is echoed."""
+    response.render()
+    response.content = compress_string(response.content)
+    response["Content-Encoding"] = "gzip"
+    response["Content-Length"] = str(len(response.content))
+    patch_vary_headers(response, ("Accept-Encoding",))
 
 
 class ScannedAtField(serializers.DateTimeField):

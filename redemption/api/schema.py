@@ -4,6 +4,7 @@ answer of every operation to these descriptions."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 
 from redemption.models import Channel, VoucherStatus
@@ -275,6 +276,40 @@ class Snapshot(serializers.Serializer):
     key = serializers.CharField(help_text="64 hex digits: the HMAC key of this snapshot only (its bytes).")
     kdf = Kdf(help_text="How a code's digest is derived, before the HMAC.")
     vouchers = SnapshotVoucher(many=True)
+
+
+class CompactNames(serializers.Serializer):
+    h = serializers.IntegerField(help_text="How many hex digits of each code's name (`h` of the full format) are kept.")
+    t = serializers.IntegerField(help_text="How many hex digits of each token's name (`t` of the full format) are kept.")
+
+
+class CompactSnapshot(Snapshot):
+    format = serializers.ChoiceField(choices=["compact"])
+    names = CompactNames()
+    products = SnapshotProduct(many=True)
+    statuses = serializers.ListField(child=serializers.ChoiceField(choices=VoucherStatus.values))
+    vouchers = serializers.ListField(child=serializers.ListField(child=serializers.JSONField()), help_text=(
+        "Each voucher as [h, t, uses_left, valid_from, valid_until, product, status]: its names' first "
+        "`names` hex digits, valid_from and valid_until in seconds since the epoch or null, the index of its "
+        "product in `products` and of its status in `statuses`."))
+
+
+AnySnapshot = PolymorphicProxySerializer(
+    component_name="AnySnapshot", serializers=[Snapshot, CompactSnapshot], resource_type_field_name=None,
+)
+
+SNAPSHOT_HEADERS = [
+    OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, required=False,
+                     description="The ETag of the list the device holds: 304 when it is unchanged."),
+    OpenApiParameter("ETag", str, OpenApiParameter.HEADER, response=[200, 304], required=True,
+                     description="The version of the list (weak: each answer has a fresh key)."),
+    OpenApiParameter("Offline-Expires-At", str, OpenApiParameter.HEADER, response=[304], required=True,
+                     description="Until when the device holds the list it kept, its key included."),
+    OpenApiParameter("Offline-Issued-At", str, OpenApiParameter.HEADER, response=[304], required=True,
+                     description="From when the device holds the list it kept."),
+]
+
+NOT_MODIFIED = OpenApiResponse(description="The list is unchanged: keep it and its key, now held until Offline-Expires-At.")
 
 
 class UploadResult(serializers.Serializer):

@@ -26,8 +26,8 @@ function csrfToken() {
 }
 
 // One request to the API. A session that has ended goes to the login page and never resolves.
-function call(url, body, timeoutMs) {
-  const headers = { "X-CSRFToken": csrfToken(), "X-Requested-With": "XMLHttpRequest" };
+function call(url, body, timeoutMs, extraHeaders) {
+  const headers = { "X-CSRFToken": csrfToken(), "X-Requested-With": "XMLHttpRequest", ...extraHeaders };
   return request((u, init) => fetch(u, init), url, { body, headers, timeoutMs })
     .then((answer) => (answer.status === 401 ? toLogin() : answer));
 }

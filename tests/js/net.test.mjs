@@ -6,12 +6,14 @@ import { NetworkError, Redemption, newKey, request, withRetry } from "../../stat
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const noWait = () => Promise.resolve();
 
+const HEADERS = new Map([["ETag", 'W/"compact.1"']]);
+
 function json(status, data) {
-  return { status, json: () => Promise.resolve(data) };
+  return { status, headers: HEADERS, json: () => Promise.resolve(data) };
 }
 
 function html(status) {
-  return { status, json: () => Promise.reject(new SyntaxError("Unexpected token <")) };
+  return { status, headers: HEADERS, json: () => Promise.reject(new SyntaxError("Unexpected token <")) };
 }
 
 // A fetch that plays the given outcomes in turn ("drop" is a lost connection) and keeps what was sent.
@@ -30,7 +32,7 @@ const call = (fetch) => (url, body) => request(fetch, url, { body });
 test("an answer from the app resolves with its status and data", async () => {
   const { fetch, sent } = fakeFetch(json(409, { ok: false, result: "already_redeemed" }));
   const answer = await request(fetch, "/api/v1/redeem/", { body: { code: "1" }, headers: { "X-CSRFToken": "t" } });
-  assert.deepEqual(answer, { status: 409, data: { ok: false, result: "already_redeemed" } });
+  assert.deepEqual(answer, { status: 409, data: { ok: false, result: "already_redeemed" }, headers: HEADERS });
   assert.equal(sent[0].init.method, "POST");
   assert.equal(sent[0].init.headers["X-CSRFToken"], "t");
   assert.equal(sent[0].init.headers["Content-Type"], "application/json");
@@ -51,7 +53,7 @@ test("no answer is a NetworkError: a dropped connection, or a proxy's error page
 
 test("the app's own error page is an answer the scanner cannot read", async () => {
   const answer = await request(fakeFetch(html(500)).fetch, "/x");
-  assert.deepEqual(answer, { status: 500, data: { ok: false, result: "error" } });
+  assert.deepEqual(answer, { status: 500, data: { ok: false, result: "error" }, headers: HEADERS });
 });
 
 test("a request that takes too long is given up as no answer", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHmac, pbkdf2Sync } from "node:crypto";
 import { test } from "node:test";
 
-import { decide, fen, mine, scannedName, useValue } from "../../static/staff/js/offline.js";
+import { decide, entryAt, fen, mine, scannedName, useValue } from "../../static/staff/js/offline.js";
 
 const KEY = "ab".repeat(32);
 const KDF = { name: "pbkdf2-sha256", salt: "5a".repeat(16), iterations: 1000 };
@@ -82,4 +82,54 @@ test("a phone uploads only what the member signed in took offline; older items c
   const items = [{ idempotency_key: "a", staff: 7 }, { idempotency_key: "b", staff: 9 }, { idempotency_key: "c" }];
   assert.deepEqual(mine(items, 7).map((i) => i.idempotency_key), ["a", "c"]);
   assert.deepEqual(mine(items, 9).map((i) => i.idempotency_key), ["b", "c"]);
+});
+
+// The same snapshot as the server's ?shape=compact gives it (redemption.present.snapshot_compact_data).
+function compact(full) {
+  const products = [...new Map(full.vouchers.map((v) => [v.product.id, v.product])).values()];
+  const seconds = (iso) => (iso ? Date.parse(iso) / 1000 : null);
+  return {
+    format: "compact", key: full.key, kdf: full.kdf, expires_at: full.expires_at, caps: full.caps,
+    names: { h: 16, t: 12 }, products, statuses: ["active"],
+    vouchers: full.vouchers.map((v) => [v.h.slice(0, 16), v.t.slice(0, 12), v.uses_left, seconds(v.valid_from),
+      seconds(v.valid_until), products.findIndex((p) => p.id === v.product.id), 0]),
+  };
+}
+
+test("the compact list decides every scan as the full one does", () => {
+  const full = snapshot();
+  const small = compact(full);
+  const scans = ["1234567890123452", "https://shop.example/v/tok_abcdefghijklmnop/", "WASH0001", "9999",
+    "https://shop.example/v/tok_nobodysnobodysnob/"];
+  const meal = name("1234567890123452");
+  const tookMeal = (h) => ({ taken: [h], count: 1, value: 9800 });
+  for (const [heldSmall, heldFull] of [[empty(), empty()], [tookMeal(meal.slice(0, 16)), tookMeal(meal)]]) {
+    for (const scan of scans) {
+      const mini = decide(small, scannedName(scan, small), heldSmall, NOW);
+      const whole = decide(full, scannedName(scan, full), heldFull, NOW);
+      assert.equal(mini.result, whole.result, scan);
+      assert.equal(mini.ok, whole.ok, scan);
+      if (whole.entry) {
+        assert.deepEqual({ ...mini.entry, h: undefined, t: undefined }, {
+          ...whole.entry, h: undefined, t: undefined,
+          valid_from: whole.entry.valid_from && new Date(whole.entry.valid_from).toISOString(),
+          valid_until: whole.entry.valid_until && new Date(whole.entry.valid_until).toISOString() });
+      }
+    }
+  }
+  assert.equal(entryAt(small, 1).valid_from, "2026-12-01T16:00:00.000Z");
+});
+
+test("among 20,000 vouchers a scan finds its own by name, the last one as the first", () => {
+  const full = snapshot();
+  const small = compact(full);
+  const filler = Array.from({ length: 20000 }, (_, i) => [
+    createHmac("sha256", "filler").update(String(i)).digest("hex").slice(0, 16), "000000" + String(i).padStart(6, "0"),
+    1, null, null, 0, 0]);
+  small.vouchers = [...filler, ...small.vouchers];
+  const meal = decide(small, scannedName("1234567890123452", small), empty(), NOW);
+  assert.equal(meal.ok, true);
+  assert.equal(meal.entry.product.name, "双人餐");
+  assert.equal(decide(small, scannedName("WASH0001", small), empty(), NOW).result, "not_yet_valid");
+  assert.equal(decide(small, scannedName("1234567890123459", small), empty(), NOW).result, "offline_unknown");
 });

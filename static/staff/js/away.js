@@ -3,9 +3,11 @@
 // as soon as the network is back (and on a timer, and from the 上传 button).
 import { $, show, toast } from "./dom.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
-import { decide, expired, mine, scannedName } from "./offline.js";
+import { decide, expired, mine, prepare, scannedName } from "./offline.js";
 import { newKey } from "./net.js";
-import { dequeue, dropHeld, dropSnapshots, enqueue, loadHeld, queued, saveHeld } from "./vault.js";
+import {
+  dequeue, dropHeld, dropSnapshots, enqueue, loadHeld, loadTaken, queued, saveHeld, saveTaken, snapshotStamp,
+} from "./vault.js";
 
 const DEVICE = "hx-device";
 const SNAPSHOT_EVERY_MS = 10 * 60 * 1000;
@@ -19,6 +21,8 @@ let offline = false;
 let syncing = false;
 let pending = 0;
 let lastSnapshotAt = 0;
+// The snapshot last read from the device, {storeId, snapshot}: read once, not on every scan.
+let kept = null;
 let onSynced = () => {};
 
 // The words for what only a device offline can answer; the rest are the server's own reasons.
@@ -118,18 +122,29 @@ function render() {
   show($("offline-upload"), pending > 0);
 }
 
-// A fresh snapshot for the store, while online and with nothing queued under the old one.
+// A fresh snapshot for the store, while online and with nothing queued under the old one. The
+// phone sends the version of the list it holds: unchanged, the server answers 304 with no body and
+// the phone keeps its list and key, held from now until the new expiry.
 export async function refreshSnapshot() {
   const store = storeId();
   if (!enabledHere(store) || offline) return;
   if ((await myQueue()).length) return;
   lastSnapshotAt = Date.now();
-  const url = config.urls.offline_snapshot + "?store=" + store + "&device=" + encodeURIComponent(deviceId());
+  const url = config.urls.offline_snapshot + "?shape=compact&store=" + store + "&device=" + encodeURIComponent(deviceId());
+  const record = await loadHeld(store);
+  const held = record && !expired(record.snapshot, Date.now()) && record.etag;
   try {
-    const answer = await call(url, undefined, 20000);
-    if (answer.data.key) {
-      await saveHeld({ storeId: store, snapshot: answer.data, held: { taken: [], count: 0, value: 0 } });
+    const answer = await call(url, undefined, 20000, held ? { "If-None-Match": record.etag } : {});
+    if (answer.status === 304 && held) {
+      const snapshot = Object.assign(record.snapshot, {
+        issued_at: answer.headers.get("Offline-Issued-At"), expires_at: answer.headers.get("Offline-Expires-At"),
+      });
+      await keep({ storeId: store, snapshot, etag: record.etag, held: { taken: [], count: 0, value: 0 } });
+    } else if (answer.data.key) {
+      await keep({ storeId: store, snapshot: answer.data, etag: answer.headers.get("ETag"),
+        held: { taken: [], count: 0, value: 0 } });
     } else if (answer.data.result === "offline_disabled") {
+      kept = null;
       await dropHeld(store);
     }
   } catch (error) {
@@ -137,12 +152,34 @@ export async function refreshSnapshot() {
   }
 }
 
+async function keep(record) {
+  await saveHeld(record);
+  prepare(record.snapshot);
+  kept = { storeId: record.storeId, snapshot: record.snapshot };
+}
+
+// The store's snapshot with what this device took under it, {snapshot, held}, or undefined. What
+// was taken is read on every scan (another tab of this phone may have taken one); the list only
+// when it is not the one kept in memory.
+async function current(store) {
+  const taken = await loadTaken(store);
+  if (!kept || kept.storeId !== store || !taken || snapshotStamp(kept.snapshot) !== taken.of) {
+    const record = await loadHeld(store);
+    kept = record ? { storeId: store, snapshot: record.snapshot } : null;
+    if (!record) return undefined;
+    prepare(record.snapshot);
+    if (!taken || snapshotStamp(record.snapshot) !== taken.of) return { snapshot: record.snapshot, held: record.held };
+  }
+  return { snapshot: kept.snapshot, held: taken.held };
+}
+
 // The decision on a scan from the snapshot alone: {ok, entry, value} or {ok: false, result}.
 export async function judge(raw, store) {
   if (!enabledHere(store)) return { ok: false, result: "offline_none" };
-  const record = await loadHeld(store);
+  const record = await current(store);
   if (!record) return { ok: false, result: "offline_none" };
   if (expired(record.snapshot, Date.now())) {
+    kept = null;
     await dropHeld(store);
     return { ok: false, result: "offline_stale" };
   }
@@ -152,13 +189,14 @@ export async function judge(raw, store) {
 // Take it: noted against the snapshot (never twice, within the caps) and queued with its key and
 // the moment it was scanned. Resolves the queue's length, or a refusal if it no longer passes.
 export async function take(job) {
-  const record = await loadHeld(job.store);
+  const record = await current(job.store);
   const decision = record && decide(record.snapshot, scannedName(job.code, record.snapshot), record.held, Date.now());
   if (!decision || !decision.ok) return { ok: false, result: decision ? decision.result : "offline_none" };
-  record.held.taken.push(decision.entry.h);
-  record.held.count += 1;
-  record.held.value += decision.value;
-  await saveHeld(record);
+  const held = record.held;
+  held.taken.push(decision.entry.h);
+  held.count += 1;
+  held.value += decision.value;
+  await saveTaken(job.store, record.snapshot, held);
   await enqueue({
     idempotency_key: job.key, code: job.code, uses: 1, store: job.store, scanned_at: new Date().toISOString(),
     product: decision.entry.product.name, staff: config.staff.id,
@@ -247,6 +285,7 @@ export async function readyToLeave() {
     sync(false);
     return false;
   }
+  kept = null;
   await dropSnapshots();
   return true;
 }

@@ -12,7 +12,7 @@ export class NetworkError extends Error {
   }
 }
 
-// One request with a time limit. Resolves {status, data} for any answer from the app; rejects with
+// One request with a time limit. Resolves {status, data, headers} for any answer from the app; rejects with
 // a NetworkError when none came. The limit covers reading the body too: a 200 whose body never
 // arrives is no answer, and a redeem that is retried then gets the first answer back.
 export async function request(fetchImpl, url, { body, headers = {}, timeoutMs = 8000 } = {}) {
@@ -37,7 +37,7 @@ export async function request(fetchImpl, url, { body, headers = {}, timeoutMs = 
     const data = await response.json().catch(() => null);
     if (!data && ctrl && ctrl.signal.aborted) throw new NetworkError();
     if (!data && response.status >= 502 && response.status <= 504) throw new NetworkError();
-    return { status: response.status, data: data || { ok: false, result: "error" } };
+    return { status: response.status, data: data || { ok: false, result: "error" }, headers: response.headers };
   } finally {
     clearTimeout(timer);
   }

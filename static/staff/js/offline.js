@@ -6,6 +6,11 @@
 // buyer-page token; it never holds a code. The device
 // takes a voucher offline only when the snapshot says it is redeemable now, this device has not
 // taken it already, and the caps the owner set still allow one more.
+//
+// The scanner fetches the compact shape (?shape=compact): products once in a table, each voucher an
+// array [h, t, uses_left, valid_from, valid_until, product, status] with its names cut to `names`
+// hex digits and its validity in epoch seconds. A scan looks its name up in a Map made once per
+// snapshot: with 20,000 vouchers, going through them one by one on every scan would not do.
 
 import { flatten } from "./codes.js";
 import { hexToBytes, hmac, hmacHex, pbkdf2, toHex } from "./sha256.js";
@@ -33,10 +38,51 @@ export function codeName(code, snapshot) {
 export function scannedName(raw, snapshot) {
   const text = String(raw == null ? "" : raw).normalize("NFKC").trim();
   if (text.startsWith("LQ1.")) return null;
+  const cut = snapshot.names || { h: undefined, t: undefined };
   const url = BUYER_URL.exec(text);
-  if (url && (text.includes("://") || text.startsWith("/"))) return { by: "t", name: hmacHex(snapshot.key, url[1]) };
+  if (url && (text.includes("://") || text.startsWith("/"))) {
+    return { by: "t", name: hmacHex(snapshot.key, url[1]).slice(0, cut.t) };
+  }
   const code = flatten(text);
-  return code ? { by: "h", name: codeName(code, snapshot) } : null;
+  return code ? { by: "h", name: codeName(code, snapshot).slice(0, cut.h) } : null;
+}
+
+const indexes = new WeakMap();
+
+// The snapshot's vouchers by name ("h:" or "t:" and the name) to their place in the list. Made
+// once per snapshot, when the scanner reads it in, so no scan waits for it.
+export function prepare(snapshot) {
+  let index = indexes.get(snapshot);
+  if (!index) {
+    index = new Map();
+    const compact = snapshot.format === "compact";
+    snapshot.vouchers.forEach((v, at) => {
+      index.set("h:" + (compact ? v[0] : v.h), at);
+      index.set("t:" + (compact ? v[1] : v.t), at);
+    });
+    indexes.set(snapshot, index);
+  }
+  return index;
+}
+
+function iso(seconds) {
+  return seconds == null ? null : new Date(seconds * 1000).toISOString();
+}
+
+// A voucher of the snapshot in the full shape, whichever shape the snapshot came in.
+export function entryAt(snapshot, at) {
+  const v = snapshot.vouchers[at];
+  if (snapshot.format !== "compact") return v;
+  return {
+    h: v[0], t: v[1], uses_left: v[2], valid_from: iso(v[3]), valid_until: iso(v[4]),
+    product: snapshot.products[v[5]], status: snapshot.statuses[v[6]],
+  };
+}
+
+// The voucher a scan names, or undefined.
+export function find(snapshot, scanned) {
+  const at = prepare(snapshot).get(scanned.by + ":" + scanned.name);
+  return at === undefined ? undefined : entryAt(snapshot, at);
 }
 
 // Money as whole fen, so caps add up exactly: "98.00" -> 9800.
@@ -59,7 +105,7 @@ export function expired(snapshot, nowMs) {
 export function decide(snapshot, scanned, held, nowMs) {
   if (expired(snapshot, nowMs)) return { ok: false, result: "offline_stale" };
   if (!scanned) return { ok: false, result: "offline_unknown" };
-  const entry = snapshot.vouchers.find((v) => v[scanned.by] === scanned.name);
+  const entry = find(snapshot, scanned);
   if (!entry) return { ok: false, result: "offline_unknown" };
   if (held.taken.includes(entry.h)) return { ok: false, result: "offline_taken", entry };
   if (entry.status !== "active") return { ok: false, result: entry.status === "redeemed" ? "already_redeemed" : entry.status, entry };

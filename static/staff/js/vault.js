@@ -37,12 +37,38 @@ export function loadHeld(storeId) {
   return run(SNAPSHOTS, "readonly", (s) => s.get(storeId));
 }
 
+// What this device took under a snapshot is kept beside it, small, so that a scan reads and writes
+// that alone and not the list of thousands: {of: snapshotStamp(snapshot), held}.
+function takenKey(storeId) {
+  return "taken:" + storeId;
+}
+
+// Which snapshot a record of what was taken belongs to: a refresh that kept the list and its key
+// (304) is a new one all the same.
+export function snapshotStamp(snapshot) {
+  return snapshot.key + "@" + snapshot.issued_at;
+}
+
 export function saveHeld(record) {
-  return run(SNAPSHOTS, "readwrite", (s) => s.put(record));
+  return run(SNAPSHOTS, "readwrite", (s) => {
+    s.put(record);
+    s.put({ storeId: takenKey(record.storeId), of: snapshotStamp(record.snapshot), held: record.held });
+  });
+}
+
+export function loadTaken(storeId) {
+  return run(SNAPSHOTS, "readonly", (s) => s.get(takenKey(storeId)));
+}
+
+export function saveTaken(storeId, snapshot, held) {
+  return run(SNAPSHOTS, "readwrite", (s) => s.put({ storeId: takenKey(storeId), of: snapshotStamp(snapshot), held }));
 }
 
 export function dropHeld(storeId) {
-  return run(SNAPSHOTS, "readwrite", (s) => s.delete(storeId));
+  return run(SNAPSHOTS, "readwrite", (s) => {
+    s.delete(storeId);
+    s.delete(takenKey(storeId));
+  });
 }
 
 export function queued() {
