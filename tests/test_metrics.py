@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
-from rest_framework.authtoken.models import Token
+from tests.conftest import token_for
 
 from redemption.models import Delivery, Event, OfflineConflict, Webhook
 from tests.processes import Server, WebSocket, fresh_metrics_dir, get, post
@@ -120,11 +120,11 @@ def test_one_scrape_covers_both_processes(olivia, carol, mike, meal, issue, stor
     try:
         for server in servers:
             server.start()
-        clerk = Token.objects.create(user=carol.user).key
+        clerk = token_for(carol)
         for server in servers:  # a redeem through each, and one refusal
             assert post(server.url, "/api/v1/redeem/", clerk, {"code": issue(meal).code})[0] == 200
         assert post(servers[1].url, "/api/v1/redeem/", clerk, {"code": "0000000000000000"})[0] == 404
-        owner = Token.objects.create(user=olivia.user).key
+        owner = token_for(olivia)
         socket = WebSocket(servers[1].url, f"/ws/dashboard/?token={owner}")
         time.sleep(0.3)
         status, text = get(servers[0].url, "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"})

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import global_settings, settings
-from rest_framework.authtoken.models import Token
+from tests.conftest import token_for
 
 from tests.conftest import IN_CI, PASSWORD
 from tests.conftest import chromium_path as need_chromium
@@ -264,7 +264,7 @@ def test_plain_http_is_sent_to_https(production):
 
 
 def test_a_file_past_the_apps_limit_is_refused_by_the_app_in_words_not_by_nginx(production, olivia, meal):
-    token = Token.objects.create(user=olivia.user).key
+    token = token_for(olivia)
     boundary = secrets.token_hex(8)
     body = (f'--{boundary}\r\nContent-Disposition: form-data; name="product"\r\n\r\n{meal.id}\r\n'
             f'--{boundary}\r\nContent-Disposition: form-data; name="channel"\r\n\r\npdd\r\n'
