@@ -19,9 +19,7 @@ Usage: .venv/bin/python bench/offline_lists.py [--vouchers 20000] [--write]
 import argparse
 import datetime as dt
 import functools
-import gzip
 import http.server
-import json
 import os
 import secrets
 import sys
@@ -40,7 +38,8 @@ def seed(count):
     from django.conf import settings
     from django.db import transaction
 
-    from redemption import codes, offline
+    from redemption import codes
+    from redemption.services import offline
     from redemption.models import Product, Voucher
     from staff.models import Role, Store
     from staff.services import merchant_create, staff_create

@@ -223,7 +223,7 @@ class Voucher(models.Model):
     first_viewed_at = models.DateTimeField(_("first opened"), null=True, blank=True, editable=False)
     last_viewed_at = models.DateTimeField(_("last opened"), null=True, blank=True, editable=False)
     view_count = models.PositiveIntegerField(_("times opened"), default=0, db_default=0, editable=False)
-    # The slow digest of the code that an offline snapshot names it by (redemption.offline), as
+    # The slow digest of the code that an offline snapshot names it by (redemption.services.offline), as
     # "<iterations>$<hex>": derived once, when a snapshot or the webhook worker first needs it.
     offline_digest = models.CharField(max_length=80, null=True, editable=False)
 

@@ -126,7 +126,7 @@ def money(value):
 
 def snapshot_data(snapshot, key, kdf, vouchers, tz, now=None):
     """What a device decides with offline: never a whole code, only a name for each made with `kdf`
-    and `key` (redemption.offline.code_hash)."""
+    and `key` (redemption.services.offline.code_hash)."""
     return {
         **_snapshot_head(snapshot, key, kdf, tz),
         "vouchers": [

@@ -12,7 +12,7 @@ class Merchant(models.Model):
     time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     # The salt of the slow digest that names each of the merchant's codes in an offline snapshot
-    # (redemption.offline): made on first use, never changed, since the digests kept on the vouchers
+    # (redemption.services.offline): made on first use, never changed, since the digests kept on the vouchers
     # were derived under it.
     offline_salt = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
 

@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from redemption import codes, offline, services
+from redemption import codes, services
+from redemption.services import offline
 from redemption.models import Attempt, Event, OfflineConflict, OfflineSnapshot, Product, Redemption, Voucher, Webhook
 from staff.models import StoreOfflineRule
 from tests.test_concurrency import hammer

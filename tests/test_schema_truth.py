@@ -27,7 +27,8 @@ from staff.devices import token_for as new_token_for
 from staff.models import Device
 from rest_framework.test import APIClient
 
-from redemption import offline, services
+from redemption import services
+from redemption.services import offline
 from redemption.models import OfflineConflict, Product, Webhook
 from redemption.reasons import Refusal
 from staff import lockout

@@ -14,7 +14,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from redemption import offline, present
+from redemption import present
+from redemption.services import offline
 from redemption.api import schema
 from redemption.reasons import REASONS
 from staff.apikit import MAX_ID, ApiView, Pagination, paginate, valid

@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, Polymorphic
 from rest_framework import serializers
 
 from redemption.models import Channel, VoucherStatus
-from redemption.offline import KDF
+from redemption.services.offline import KDF
 from redemption.reasons import REASONS
 from redemption.selectors import ORDER_STATUSES
 from staff.apikit import Error

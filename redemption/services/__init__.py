@@ -6,7 +6,8 @@
 - `issue`: issuing codes for platform orders, one order or a whole order export;
 - `vouchers`: voiding, freezing and reissuing one voucher, and the buyer page's views;
 - `cards`: importing third-party card codes, and their passwords;
-- `offline`: what a phone decides alone while offline, and its upload.
+- `offline`: what a phone decides alone while offline, and its upload (named as a module:
+  `services.offline.upload`).
 
 Callers name the service through this package (`services.voucher_redeem`); the modules are how
 the code is kept, not part of the interface.

@@ -4,9 +4,10 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from redemption import offline, webhooks
+from redemption import webhooks
+from redemption.services import offline
 
-# Between deliveries the worker derives the offline snapshots' digests (redemption.offline) for this
+# Between deliveries the worker derives the offline snapshots' digests (redemption.services.offline) for this
 # long a pass; when a pass finds none missing, it looks again only after FILL_EVERY seconds.
 FILL_SECONDS = 0.5
 FILL_EVERY = 30.0
