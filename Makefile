@@ -33,7 +33,7 @@ run: migrate
 	@echo 'Metrics: curl -H "Authorization: Bearer $$(cat $(RUN)/metrics-token)" http://$(HOST):$(PORT)/metrics'
 	@# The webhook worker runs beside the server and is stopped with it.
 	$(METRICS) $(BIN)/python manage.py deliver_webhooks & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
-	$(METRICS) $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(METRICS) $(BIN)/daphne -b $(HOST) -p $(PORT) --access-log /dev/null config.asgi:application
 
 test: setup
 	$(BIN)/lint-imports --no-cache

@@ -194,7 +194,8 @@ def production(django_db_setup):
     manage(env, "collectstatic", "--noinput", "-v0")
     throwaway_certificate(folder)
     (folder / "nginx.conf").write_text(nginx_conf(folder, ports))
-    commands = [[sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+    commands = [[sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--access-log", "/dev/null",
+                 "config.asgi:application"]
                 for port in ports["daphne"]]
     commands.append([sys.executable, "manage.py", "deliver_webhooks"])
     commands.append([nginx, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log"),
