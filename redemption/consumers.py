@@ -1,6 +1,7 @@
 """The owner's live feed: redemption events pushed over a WebSocket as they commit."""
 
 import asyncio
+import collections
 import datetime as dt
 import logging
 import uuid
@@ -153,15 +154,62 @@ class Sweeper:
             socket.settle(self.settled)
 
 
-_sweepers = weakref.WeakKeyDictionary()
+class Relay:
+    """The process's one member of the store and merchant groups its sockets watch: a push crosses
+    Redis once per process and is handed to the sockets of its group here (with a member per socket,
+    200 dashboards of one merchant made each event 200 messages, each taken off Redis apart)."""
+
+    def __init__(self):
+        self.members = collections.defaultdict(set)  # group -> sockets
+        self.lock = asyncio.Lock()
+        self.channel = self.task = None
+
+    async def join(self, layer, groups, socket):
+        async with self.lock:
+            if self.channel is None:
+                self.channel = await layer.new_channel()
+                self.task = asyncio.get_running_loop().create_task(self.receive_forever(layer, self.channel))
+            for group in groups:
+                if not self.members[group]:
+                    await layer.group_add(group, self.channel)
+                self.members[group].add(socket)
+
+    async def leave(self, layer, groups, socket):
+        async with self.lock:
+            for group in groups:
+                self.members[group].discard(socket)
+                if not self.members[group]:
+                    del self.members[group]
+                    await layer.group_discard(group, self.channel)
+            if not self.members and self.task is not None:
+                self.task.cancel()
+                self.channel = self.task = None
+
+    async def receive_forever(self, layer, channel):
+        while True:
+            message = await layer.receive(channel)
+            for socket in list(self.members.get(message.get("group"), ())):
+                await socket._send(message["event"])
+
+
+_per_loop = weakref.WeakKeyDictionary()
+
+
+def _of_this_process(kind):
+    """The process's Sweeper or Relay (one per event loop: the tests run each scenario in a loop
+    of its own)."""
+    mine = _per_loop.setdefault(asyncio.get_running_loop(), {})
+    if kind not in mine:
+        mine[kind] = kind()
+    return mine[kind]
 
 
 def sweeper():
-    """This process's sweeper (one per event loop: the tests run each scenario in a loop of its own)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _sweepers:
-        _sweepers[loop] = Sweeper()
-    return _sweepers[loop]
+    return _of_this_process(Sweeper)
+
+
+def relay():
+    return _of_this_process(Relay)
 
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
@@ -195,11 +243,12 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         self.tz = merchant.tz
         self.merchant_id, self.store_ids = merchant.pk, None if member.is_owner else set(store_ids)
         self.events = _scope(merchant.pk, store_ids, member.is_owner)
-        self.groups_joined = [events.store_group(s) for s in store_ids]
+        self.watched = [events.store_group(s) for s in store_ids]
         if member.is_owner:
-            self.groups_joined.append(events.merchant_group(merchant.pk))
-        if device_id is not None:
-            self.groups_joined.append(devices.device_group(device_id))
+            self.watched.append(events.merchant_group(merchant.pk))
+        await relay().join(self.channel_layer, self.watched, self)
+        # Signing out is addressed to this socket's device: its own member of that group.
+        self.groups_joined = [devices.device_group(device_id)] if device_id is not None else []
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         self.sent = {}  # id -> when it happened, for ids above `low`
@@ -223,6 +272,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             metrics.LIVE_CONNECTIONS.dec()
         socket_log.info("dashboard socket closed", extra={**getattr(self, "log_fields", {}), "close_code": code})
         sweeper().leave(self)
+        if getattr(self, "watched", None):
+            await relay().leave(self.channel_layer, self.watched, self)
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -233,9 +284,6 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     async def device_signed_out(self, message):
         # This socket's device was signed out: 4401 tells the page to sign in again.
         await self.close(code=CLOSE_SIGNED_OUT)
-
-    async def event_push(self, message):
-        await self._send(message["event"])
 
     def owes(self, event_id, merchant_id, store_id):
         """Whether an event read by the process's sweep is of this socket's scope and not yet sent."""
