@@ -187,7 +187,13 @@ class Relay:
 
     async def receive_forever(self, layer, channel):
         while True:
-            message = await layer.receive(channel)
+            try:
+                message = await layer.receive(channel)
+            except Exception:
+                # A busy Redis times a read out: every socket of the process depends on this loop.
+                log.exception("live push relay read failed")
+                await asyncio.sleep(0.1)
+                continue
             for socket in list(self.members.get(message.get("group"), ())):
                 await socket._send(message["event"])
 
