@@ -1,9 +1,11 @@
 """The owner's live feed: redemption events pushed over a WebSocket as they commit."""
 
 import asyncio
+import collections
 import datetime as dt
 import logging
 import uuid
+import weakref
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -14,8 +16,8 @@ from django.utils import timezone
 
 from redemption import events, metrics
 from redemption.models import Event
-from staff.apikit import MAX_ID
 from staff import devices
+from staff.apikit import MAX_ID
 from staff.models import Role
 
 log = logging.getLogger(__name__)
@@ -81,14 +83,150 @@ def _newest_id(scope):
     return scope.order_by("-id").values_list("id", flat=True).first() or 0
 
 
+@database_sync_to_async
+def _rows_after(low):
+    """Every merchant's events after `low`: (id, merchant id, store id, when), oldest first."""
+    return list(Event.objects.filter(id__gt=low).order_by("id").values_list("id", "merchant_id", "store_id", "at"))
+
+
+@database_sync_to_async
+def _events_by_id(ids):
+    found = {}
+    for start in range(0, len(ids), REPLAY_PAGE):
+        found.update((e.id, e) for e in Event.objects.filter(id__in=ids[start : start + REPLAY_PAGE]))
+    return found
+
+
+class Sweeper:
+    """The process's one sweep of the event table for all its dashboards, every LIVE_FEED_SWEEP
+    seconds: one read of the events after the lowest `low` of its sockets, and one of the messages
+    they miss, however many sockets are open (a sweep per socket cost 100 queries a second at 200
+    dashboards, each reading the last half minute of its scope).
+
+    `settled` only grows: every event up to it had committed when a sweep read the table (it is the
+    newest event read that is older than LIVE_FEED_SETTLE, so every lower id was drawn earlier and
+    has committed or rolled back since), and each socket in that sweep was offered every event of
+    its scope up to it. So each socket's `low` moves up to it after the sweep, a quiet merchant's
+    too: no socket holds the read back for long.
+    """
+
+    def __init__(self):
+        self.sockets = set()
+        self.settled = 0
+        self.task = None
+
+    def join(self, socket):
+        self.sockets.add(socket)
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self.sweep_forever())
+
+    def leave(self, socket):
+        self.sockets.discard(socket)
+        if not self.sockets and self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    async def sweep_forever(self):
+        while True:
+            await asyncio.sleep(settings.LIVE_FEED_SWEEP)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("live feed sweep failed")
+
+    async def sweep(self):
+        sockets = list(self.sockets)
+        if not sockets:
+            return
+        settled_before = timezone.now() - dt.timedelta(seconds=settings.LIVE_FEED_SETTLE)
+        rows = await _rows_after(min(s.low for s in sockets))
+        owed = {s: [i for i, merchant, store, _ in rows if s.owes(i, merchant, store)] for s in sockets}
+        found = await _events_by_id(sorted({i for ids in owed.values() for i in ids}))
+        rendered = {}  # (id, time zone) -> message
+        for socket, ids in owed.items():
+            for i in ids:
+                if socket in self.sockets and i in found:
+                    if (i, socket.tz) not in rendered:
+                        rendered[i, socket.tz] = events.message(found[i], socket.tz)
+                    await socket._send(rendered[i, socket.tz])
+        self.settled = max([self.settled, *(i for i, _, _, at in rows if at < settled_before)])
+        for socket in sockets:
+            socket.settle(self.settled)
+
+
+class Relay:
+    """The process's one member of the store and merchant groups its sockets watch: a push crosses
+    Redis once per process and is handed to the sockets of its group here (with a member per socket,
+    200 dashboards of one merchant made each event 200 messages, each taken off Redis apart)."""
+
+    def __init__(self):
+        self.members = collections.defaultdict(set)  # group -> sockets
+        self.lock = asyncio.Lock()
+        self.channel = self.task = None
+
+    async def join(self, layer, groups, socket):
+        async with self.lock:
+            if self.channel is None:
+                self.channel = await layer.new_channel()
+                self.task = asyncio.get_running_loop().create_task(self.receive_forever(layer, self.channel))
+            for group in groups:
+                if not self.members[group]:
+                    await layer.group_add(group, self.channel)
+                self.members[group].add(socket)
+
+    async def leave(self, layer, groups, socket):
+        async with self.lock:
+            for group in groups:
+                self.members[group].discard(socket)
+                if not self.members[group]:
+                    del self.members[group]
+                    await layer.group_discard(group, self.channel)
+            if not self.members and self.task is not None:
+                self.task.cancel()
+                self.channel = self.task = None
+
+    async def receive_forever(self, layer, channel):
+        while True:
+            try:
+                message = await layer.receive(channel)
+            except Exception:
+                # A busy Redis times a read out: every socket of the process depends on this loop.
+                log.exception("live push relay read failed")
+                await asyncio.sleep(0.1)
+                continue
+            for socket in list(self.members.get(message.get("group"), ())):
+                await socket._send(message["event"])
+
+
+_per_loop = weakref.WeakKeyDictionary()
+
+
+def _of_this_process(kind):
+    """The process's Sweeper or Relay (one per event loop: the tests run each scenario in a loop
+    of its own)."""
+    mine = _per_loop.setdefault(asyncio.get_running_loop(), {})
+    if kind not in mine:
+        mine[kind] = kind()
+    return mine[kind]
+
+
+def sweeper():
+    return _of_this_process(Sweeper)
+
+
+def relay():
+    return _of_this_process(Relay)
+
+
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
     """Sends each event of the watcher's scope exactly once, however the pushes arrive.
 
     Pushes are the fast path, not the record. Event ids are drawn before commit, so a lower id can
     commit after a higher one, and a full channel drops pushes. So the consumer remembers what it
-    sent rather than the highest id, and sweeps the table every LIVE_FEED_SWEEP seconds for events
-    it has not sent. `low` only passes an id once every event drawn before it must have committed
-    (LIVE_FEED_SETTLE bounds how long a transaction takes from drawing its event id to commit).
+    sent rather than the highest id, and the process's Sweeper offers it, every LIVE_FEED_SWEEP
+    seconds, the events of its scope that it has not sent. `low` only passes an id once every event
+    drawn before it must have committed (LIVE_FEED_SETTLE bounds how long a transaction takes from
+    drawing its event id to commit).
     For the same reason a client resuming with ?after=<id> is sent the half minute before that id
     again (see _resume_low), and drops what it already has by id.
     """
@@ -109,12 +247,14 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         self.live = True
         socket_log.info("dashboard socket opened", extra=self.log_fields)
         self.tz = merchant.tz
+        self.merchant_id, self.store_ids = merchant.pk, None if member.is_owner else set(store_ids)
         self.events = _scope(merchant.pk, store_ids, member.is_owner)
-        self.groups_joined = [events.store_group(s) for s in store_ids]
+        self.watched = [events.store_group(s) for s in store_ids]
         if member.is_owner:
-            self.groups_joined.append(events.merchant_group(merchant.pk))
-        if device_id is not None:
-            self.groups_joined.append(devices.device_group(device_id))
+            self.watched.append(events.merchant_group(merchant.pk))
+        await relay().join(self.channel_layer, self.watched, self)
+        # Signing out is addressed to this socket's device: its own member of that group.
+        self.groups_joined = [devices.device_group(device_id)] if device_id is not None else []
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         self.sent = {}  # id -> when it happened, for ids above `low`
@@ -126,15 +266,20 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             self.low = await _resume_low(self.events, min(int(after), MAX_ID))
         else:
             self.low = newest
-        await self.sweep()
-        self.sweeper = asyncio.create_task(self.sweep_forever())
+        # The first catch-up reads this socket's own scope; from then on the process's sweep covers
+        # it. Every event up to what had settled before the catch-up read has been offered by it.
+        settled = sweeper().settled
+        await self.catch_up()
+        self.settle(settled)
+        sweeper().join(self)
 
     async def disconnect(self, code):
         if getattr(self, "live", False):
             metrics.LIVE_CONNECTIONS.dec()
         socket_log.info("dashboard socket closed", extra={**getattr(self, "log_fields", {}), "close_code": code})
-        if getattr(self, "sweeper", None):
-            self.sweeper.cancel()
+        sweeper().leave(self)
+        if getattr(self, "watched", None):
+            await relay().leave(self.channel_layer, self.watched, self)
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -146,27 +291,25 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         # This socket's device was signed out: 4401 tells the page to sign in again.
         await self.close(code=CLOSE_SIGNED_OUT)
 
-    async def event_push(self, message):
-        await self._send(message["event"])
+    def owes(self, event_id, merchant_id, store_id):
+        """Whether an event read by the process's sweep is of this socket's scope and not yet sent."""
+        in_scope = merchant_id == self.merchant_id and (self.store_ids is None or store_id in self.store_ids)
+        return in_scope and event_id > self.low and event_id not in self.sent
 
-    async def sweep_forever(self):
-        while True:
-            await asyncio.sleep(settings.LIVE_FEED_SWEEP)
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("live feed sweep failed")
-
-    async def sweep(self):
-        """Send what the table has and this socket has not; then move `low` past what has settled."""
+    async def catch_up(self):
+        """Send what the table has of this socket's scope and the socket has not; then move `low`
+        past what has settled."""
         settled_before = timezone.now() - dt.timedelta(seconds=settings.LIVE_FEED_SETTLE)
         missing = [i for i in await _ids_after(self.events, self.low) if i not in self.sent]
         for start in range(0, len(missing), REPLAY_PAGE):
             for message in await _messages(self.events, missing[start : start + REPLAY_PAGE], self.tz):
                 await self._send(message)
-        settled = [i for i, at in self.sent.items() if at < settled_before]
-        if settled:
-            self.low = max(self.low, max(settled))
+        self.settle(max([0, *(i for i, at in self.sent.items() if at < settled_before)]))
+
+    def settle(self, settled):
+        """Every event of the scope up to `settled` has been offered to this socket: forget them."""
+        if settled > self.low:
+            self.low = settled
             self.sent = {i: at for i, at in self.sent.items() if i > self.low}
 
     async def _send(self, event):

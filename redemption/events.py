@@ -73,7 +73,8 @@ def _sending(event, tz):
     if layer is None:
         return None
     group = store_group(event.store_id) if event.store_id else merchant_group(event.merchant_id)
-    return _send(layer, group, {"type": "event.push", "event": message(event, tz)}, event.id)
+    # The group goes with the message: each process's Relay hands it to its sockets of that group.
+    return _send(layer, group, {"type": "event.push", "group": group, "event": message(event, tz)}, event.id)
 
 
 def push(event, tz):

@@ -1,17 +1,21 @@
 """The live feed over WebSockets, through the real ASGI application and channel layer
 (in-memory by default; Redis when REDIS_URL is set)."""
 
+import asyncio
+import contextlib
 import datetime as dt
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
-from tests.conftest import token_for
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config.asgi import application
 from redemption.models import Event
+from tests.conftest import token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -172,3 +176,83 @@ def test_a_resume_sends_again_only_what_is_recent_and_nothing_of_another_merchan
 
     assert [e["id"] for e in after_recent] == [recent.id]
     assert [e["id"] for e in after_theirs] == [e["id"] for e in after_unknown] == [recent.id]
+
+
+@contextlib.asynccontextmanager
+async def event_table_reads():
+    """The SELECTs on the event table made inside the block, by the consumers' database calls
+    (they share the test's connection: read it from a sync call too, not from the event loop)."""
+    capture = CaptureQueriesContext(connection)
+    await sync_to_async(capture.__enter__)()
+    reads = []
+
+    def selects():
+        capture.__exit__(None, None, None)
+        return [q["sql"] for q in capture.captured_queries
+                if q["sql"].startswith("SELECT") and '"redemption_event"' in q["sql"]]
+
+    try:
+        yield reads
+    finally:
+        reads.extend(await sync_to_async(selects)())
+
+
+def test_many_open_dashboards_sweep_the_table_once_per_interval_not_once_each(olivia, mike, settings):
+    settings.LIVE_FEED_SWEEP = 0.2
+    paths = [ws_path(olivia if i % 2 else mike) for i in range(20)]
+
+    async def scenario():
+        sockets = [connect(path) for path in paths]
+        for ws in sockets:
+            assert (await ws.connect())[0]
+        for ws in sockets:  # answered once the socket's own catch-up is done
+            await ws.send_json_to({"type": "ping"})
+            assert await ws.receive_json_from(timeout=5) == {"type": "pong"}
+        async with event_table_reads() as reads:
+            await asyncio.sleep(0.5)  # two sweep intervals, and a half
+        for ws in sockets:
+            await ws.disconnect()
+        return reads
+
+    reads = async_to_sync(scenario)()
+
+    # At most one read per interval for the whole process: a sweep per socket would be 40 or more.
+    assert 1 <= len(reads) <= 3
+
+
+def test_a_quiet_merchants_dashboard_gets_a_late_event_and_does_not_hold_the_sweep_back(
+    olivia, oscar, carol, settings
+):
+    settings.LIVE_FEED_SWEEP = 0.2
+    quiet, busy = ws_path(oscar), ws_path(olivia)
+    long_ago = timezone.now() - dt.timedelta(minutes=5)
+
+    async def scenario():
+        watchers = [connect(quiet), connect(busy)]
+        for ws in watchers:
+            await ws.connect()
+        # The busy merchant's events, long settled, then one of the quiet merchant's that commits
+        # without a push (it comes only from the table).
+        settled = await sync_to_async(Event.objects.bulk_create)(
+            [Event(merchant=olivia.merchant, type="attempt.refused", data={}, at=long_ago) for _ in range(3)]
+        )
+        await ws_sweeps()
+        late = await sync_to_async(Event.objects.create)(merchant=oscar.merchant, type="attempt.refused", data={})
+        async with event_table_reads() as reads:
+            received = await watchers[0].receive_json_from(timeout=5)
+            await ws_sweeps()
+        for ws in watchers:
+            await ws.disconnect()
+        return settled, late, received, reads
+
+    settled, late, received, reads = async_to_sync(scenario)()
+
+    assert received["id"] == late.id
+    # Once the busy merchant's events settled, the sweep reads only after them, the quiet socket too.
+    ranges = [sql for sql in reads if '"redemption_event"."id" >' in sql]
+    assert ranges and all(f'"redemption_event"."id" > {settled[-1].id} ' in sql for sql in ranges)
+
+
+async def ws_sweeps():
+    """Long enough for the process's sweep to have run twice (LIVE_FEED_SWEEP is 0.2 s here)."""
+    await asyncio.sleep(0.5)
