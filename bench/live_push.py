@@ -64,7 +64,7 @@ async def dashboard(port, token, arrivals, ready):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     key = base64.b64encode(secrets.token_bytes(16)).decode()
     writer.write(
-        f"GET /ws/dashboard/?token={token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        f"GET /ws/dashboard/?batch=1&token={token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
         f"Origin: http://127.0.0.1\r\n\r\n".encode()
     )
@@ -74,9 +74,10 @@ async def dashboard(port, token, arrivals, ready):
     while True:
         opcode, payload = await read_frame(reader)
         if opcode == 1:
-            event = json.loads(payload)
-            if event["type"] == "redemption.created":
-                arrivals.append((event["redemption"]["id"], time.time(), event["at"]))
+            received = time.time()
+            for event in json.loads(payload):  # a batch, as the dashboard page asks for them
+                if event["type"] == "redemption.created":
+                    arrivals.append((event["redemption"]["id"], received, event["at"]))
         elif opcode == 9:  # ping: answer, or the server drops the dashboard
             writer.write(masked(0xA, payload))
         elif opcode == 8:

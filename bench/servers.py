@@ -55,9 +55,11 @@ def wait_healthy(ports, procs, log):
 
 
 def daphne_commands(procs, app):
-    """One daphne per core, each on its own port (daphne has no workers of its own)."""
+    """One daphne per core, each on its own port (daphne has no workers of its own), with its
+    access log off as in the README's production recipe (the app logs each request itself)."""
     ports = [free_port() for _ in range(procs)]
-    return ports, [[str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(p), app] for p in ports]
+    return ports, [[str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(p), "--access-log", "/dev/null", app]
+                   for p in ports]
 
 
 def uvicorn_commands(procs, app):

@@ -3,6 +3,7 @@
 import asyncio
 import collections
 import datetime as dt
+import json
 import logging
 import uuid
 import weakref
@@ -10,6 +11,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
@@ -18,7 +20,7 @@ from redemption import events, metrics
 from redemption.models import Event
 from staff import devices
 from staff.apikit import MAX_ID
-from staff.models import Role
+from staff.models import Device, Role
 
 log = logging.getLogger(__name__)
 # One line when a dashboard's socket opens and one when it closes, beside hexiao.request's lines.
@@ -90,6 +92,13 @@ def _rows_after(low):
 
 
 @database_sync_to_async
+def _signed_out(device_ids):
+    if not device_ids:
+        return set()
+    return set(Device.objects.filter(pk__in=device_ids).exclude(signed_out_at=None).values_list("pk", flat=True))
+
+
+@database_sync_to_async
 def _events_by_id(ids):
     found = {}
     for start in range(0, len(ids), REPLAY_PAGE):
@@ -144,25 +153,47 @@ class Sweeper:
         found = await _events_by_id(sorted({i for ids in owed.values() for i in ids}))
         rendered = {}  # (id, time zone) -> message
         for socket, ids in owed.items():
+            messages = []
             for i in ids:
-                if socket in self.sockets and i in found:
+                if i in found:
                     if (i, socket.tz) not in rendered:
                         rendered[i, socket.tz] = events.message(found[i], socket.tz)
-                    await socket._send(rendered[i, socket.tz])
+                    messages.append(rendered[i, socket.tz])
+            if messages and socket in self.sockets:
+                await socket.deliver(messages)
         self.settled = max([self.settled, *(i for i, _, _, at in rows if at < settled_before)])
         for socket in sockets:
             socket.settle(self.settled)
+        # A sign-out is pushed to its sockets too; this catches one whose push was lost.
+        gone = await _signed_out({s.device_id for s in sockets} - {None})
+        for socket in sockets:
+            if socket.device_id in gone and socket in self.sockets:
+                await socket.signed_out()
 
 
 class Relay:
-    """The process's one member of the store and merchant groups its sockets watch: a push crosses
-    Redis once per process and is handed to the sockets of its group here (with a member per socket,
-    200 dashboards of one merchant made each event 200 messages, each taken off Redis apart)."""
+    """The process's one member of the groups its sockets watch (their stores', their merchant's,
+    their device's): a push crosses Redis once per process and is handed to the sockets of its
+    group here (with a member per socket, 200 dashboards of one merchant made each event 200
+    messages, each taken off Redis apart). Sockets have no channel of their own, so this loop is
+    the only reader: a read that times out on a busy Redis costs a retry, not the sockets.
+
+    A socket that asked for batches (?batch=1) gets what arrives for it within LIVE_FEED_BATCH
+    seconds of its last message as one message: the events, oldest first, in a JSON array. The
+    batches are made once a tick for the whole process and encoded once for all the sockets that
+    watch the same groups. At a quiet counter an event still goes out the moment it arrives; at a
+    busy one, each dashboard is sent a few messages a second instead of one per redemption (one
+    per redemption to 200 dashboards was 100,000 WebSocket messages a second at 500 redeems a
+    second, and drowned the server's loop).
+    """
 
     def __init__(self):
         self.members = collections.defaultdict(set)  # group -> sockets
         self.lock = asyncio.Lock()
         self.channel = self.task = None
+        self.held = {}  # group -> events held for the batched sockets, oldest first
+        self.tick = None  # the task that sends what is held
+        self.last_tick = float("-inf")  # the loop's time of the last one
 
     async def join(self, layer, groups, socket):
         async with self.lock:
@@ -194,8 +225,41 @@ class Relay:
                 log.exception("live push relay read failed")
                 await asyncio.sleep(0.1)
                 continue
-            for socket in list(self.members.get(message.get("group"), ())):
-                await socket._send(message["event"])
+            await self.hand_out(message)
+
+    async def hand_out(self, message):
+        group = message.get("group")
+        sockets = list(self.members.get(group, ()))
+        if message.get("type") == "device.signed_out":
+            for socket in sockets:
+                await socket.signed_out()
+            return
+        batched = [s for s in sockets if s.batched]
+        if batched:
+            self.held.setdefault(group, []).extend(message["events"])
+            if self.tick is None:
+                loop = asyncio.get_running_loop()
+                self.tick = loop.create_task(self.send_held(max(0.0, self.last_tick + settings.LIVE_FEED_BATCH - loop.time())))
+        for event in message["events"]:
+            text = None  # encoded once, for every socket of the group that takes events one by one
+            for socket in sockets:
+                if not socket.batched:
+                    text = text or json.dumps(event)
+                    await socket.deliver([event], text)
+
+    async def send_held(self, delay):
+        if delay:
+            await asyncio.sleep(delay)
+        held, self.held = self.held, {}
+        self.last_tick, self.tick = asyncio.get_running_loop().time(), None
+        sockets = {s for group in held for s in self.members.get(group, ()) if s.batched}
+        batches = {}  # the held groups a socket watches -> (events, their JSON)
+        for socket in sockets:
+            groups = tuple(sorted(g for g in socket.watched if g in held))
+            if groups not in batches:
+                batch = sorted((e for g in groups for e in held[g]), key=lambda e: e["id"])
+                batches[groups] = batch, json.dumps(batch)
+            await socket.deliver(*batches[groups])
 
 
 _per_loop = weakref.WeakKeyDictionary()
@@ -218,6 +282,10 @@ def relay():
     return _of_this_process(Relay)
 
 
+def _asks_for_batches(scope):
+    return parse_qs(scope.get("query_string", b"").decode()).get("batch", [""])[0] == "1"
+
+
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
     """Sends each event of the watcher's scope exactly once, however the pushes arrive.
 
@@ -230,6 +298,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     For the same reason a client resuming with ?after=<id> is sent the half minute before that id
     again (see _resume_low), and drops what it already has by id.
     """
+
+    # No channel of its own: the process's Relay reads Redis for all its sockets.
+    channel_layer_alias = None
 
     async def connect(self):
         # Taken before the handshake completes: a feed "from now" includes whatever commits next.
@@ -249,15 +320,17 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         self.tz = merchant.tz
         self.merchant_id, self.store_ids = merchant.pk, None if member.is_owner else set(store_ids)
         self.events = _scope(merchant.pk, store_ids, member.is_owner)
+        self.batched = _asks_for_batches(self.scope)
         self.watched = [events.store_group(s) for s in store_ids]
         if member.is_owner:
             self.watched.append(events.merchant_group(merchant.pk))
-        await relay().join(self.channel_layer, self.watched, self)
-        # Signing out is addressed to this socket's device: its own member of that group.
-        self.groups_joined = [devices.device_group(device_id)] if device_id is not None else []
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        self.sent = {}  # id -> when it happened, for ids above `low`
+        # Signing out is addressed to this socket's device.
+        self.device_id = device_id
+        if device_id is not None:
+            self.watched.append(devices.device_group(device_id))
+        self.layer = get_channel_layer()
+        await relay().join(self.layer, self.watched, self)
+        self.sent = {}  # id -> when it happened (as sent), for ids above `low`
         after = parse_qs(self.scope.get("query_string", b"").decode()).get("after", [None])[0]
         # Without ?after, the feed starts now. With it, everything after that id comes first, and
         # the recent events before it again, as one of them may have committed after it was sent:
@@ -279,17 +352,18 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         socket_log.info("dashboard socket closed", extra={**getattr(self, "log_fields", {}), "close_code": code})
         sweeper().leave(self)
         if getattr(self, "watched", None):
-            await relay().leave(self.channel_layer, self.watched, self)
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+            await relay().leave(self.layer, self.watched, self)
 
     async def receive_json(self, content, **kwargs):
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
-    async def device_signed_out(self, message):
-        # This socket's device was signed out: 4401 tells the page to sign in again.
-        await self.close(code=CLOSE_SIGNED_OUT)
+    async def signed_out(self):
+        # This socket's device was signed out: 4401 tells the page to sign in again (once, though
+        # the push and a sweep may both say so).
+        if not getattr(self, "closing", False):
+            self.closing = True
+            await self.close(code=CLOSE_SIGNED_OUT)
 
     def owes(self, event_id, merchant_id, store_id):
         """Whether an event read by the process's sweep is of this socket's scope and not yet sent."""
@@ -302,9 +376,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         settled_before = timezone.now() - dt.timedelta(seconds=settings.LIVE_FEED_SETTLE)
         missing = [i for i in await _ids_after(self.events, self.low) if i not in self.sent]
         for start in range(0, len(missing), REPLAY_PAGE):
-            for message in await _messages(self.events, missing[start : start + REPLAY_PAGE], self.tz):
-                await self._send(message)
-        self.settle(max([0, *(i for i, at in self.sent.items() if at < settled_before)]))
+            await self.deliver(await _messages(self.events, missing[start : start + REPLAY_PAGE], self.tz))
+        self.settle(max([0, *(i for i, at in self.sent.items() if dt.datetime.fromisoformat(at) < settled_before)]))
 
     def settle(self, settled):
         """Every event of the scope up to `settled` has been offered to this socket: forget them."""
@@ -312,8 +385,18 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             self.low = settled
             self.sent = {i: at for i, at in self.sent.items() if i > self.low}
 
-    async def _send(self, event):
-        if event["id"] <= self.low or event["id"] in self.sent:
+    async def deliver(self, messages, text=None):
+        """Send those of `messages` (oldest first) this socket has not had: one by one, or as one
+        batch. `text` is the JSON of all of them (of the one, unbatched), when the caller has it."""
+        new = [m for m in messages if m["id"] > self.low and m["id"] not in self.sent]
+        if len(new) != len(messages):
+            text = None
+        for m in new:
+            self.sent[m["id"]] = m["at"]
+        if not new:
             return
-        self.sent[event["id"]] = dt.datetime.fromisoformat(event["at"])
-        await self.send_json(event)
+        if self.batched:
+            await self.send(text_data=text or json.dumps(new))
+        else:
+            for m in new:
+                await self.send(text_data=text or json.dumps(m))

@@ -153,7 +153,9 @@ def device_sign_out(*, device: Device, now=None) -> Device:
 def _tell_sockets(device_id):
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(layer.group_send)(device_group(device_id), {"type": "device.signed_out"})
+        # The group goes with the message: each process's Relay closes its sockets of that group.
+        group = device_group(device_id)
+        async_to_sync(layer.group_send)(group, {"type": "device.signed_out", "group": group})
 
 
 def member_signed_out(*, member: Membership):

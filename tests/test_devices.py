@@ -147,6 +147,23 @@ def test_the_open_dashboard_of_a_signed_out_device_closes(olivia):
     assert still_open
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_signed_out_devices_dashboard_closes_even_if_the_push_saying_so_was_lost(olivia, settings):
+    settings.LIVE_FEED_SWEEP = 0.2
+    token = token_for(olivia)
+    device = Device.objects.get(token__digest=AuthToken.objects.get().digest)
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, f"/ws/dashboard/?token={token}",
+                                   headers=[(b"origin", b"http://testserver"), (b"host", b"testserver")])
+        assert (await ws.connect())[0]
+        # Signed out with no push at all: as if the channel layer had dropped it.
+        await sync_to_async(Device.objects.filter(pk=device.pk).update)(signed_out_at=timezone.now())
+        return await ws.receive_output(timeout=5)
+
+    assert async_to_sync(scenario)() == {"type": "websocket.close", "code": 4401}
+
+
 # ---- the sign-in QR ----
 
 def make_qr(client, member):

@@ -1,14 +1,16 @@
 """The live feed misses nothing. Many redemptions commit concurrently across two daphne processes
-and two stores, with a burst past the channel's capacity; one dashboard stays connected, another
-reconnects every second resuming after the newest id it holds, and a plain client reconnects every
-1.5 s resuming after the last id it received. At the end each has every event of its scope.
-(PostgreSQL + Redis; the channel capacity is made small so the burst overflows it.)"""
+and two stores, in a burst during which Redis drops the servers' subscriptions again and again (so
+pushes are lost); one dashboard stays connected, another reconnects every second resuming after the
+newest id it holds, and a plain client reconnects every 1.5 s resuming after the last id it
+received. At the end each has every event of its scope. (PostgreSQL + Redis.)"""
 
 import concurrent.futures
 import threading
 import time
 
 import pytest
+from django.conf import settings
+from redis import Redis
 from tests.conftest import token_for
 
 from redemption.models import Event
@@ -23,8 +25,9 @@ class Dashboard:
     """A client of the feed that keeps every event by id, once. On reconnecting it resumes after the
     newest id it holds, as the page's script does, or after the last id it received."""
 
-    def __init__(self, base, token, after, reconnect_every=None, resumes_after_last=False):
+    def __init__(self, base, token, after, reconnect_every=None, resumes_after_last=False, batched=False):
         self.base, self.token, self.reconnect_every = base, token, reconnect_every
+        self.batched = batched
         self.events, self.duplicates_on_one_socket, self.after = {}, 0, after
         self.last, self.resumes_after_last = after, resumes_after_last
         self.stop = threading.Event()
@@ -35,21 +38,23 @@ class Dashboard:
 
     def run(self):
         while not self.stop.is_set():
-            ws = WebSocket(self.base, f"/ws/dashboard/?token={self.token}&after={self.resume_from()}")
+            batch = "&batch=1" if self.batched else ""
+            ws = WebSocket(self.base, f"/ws/dashboard/?token={self.token}&after={self.resume_from()}{batch}")
             ws.sock.settimeout(0.2)
             on_this_socket = set()
             until = time.monotonic() + (self.reconnect_every or 1e9)
             try:
                 while not self.stop.is_set() and time.monotonic() < until:
                     try:
-                        event = ws.receive_json()
+                        message = ws.receive_json()
                     except TimeoutError:
                         continue
-                    if event["id"] in on_this_socket:
-                        self.duplicates_on_one_socket += 1
-                    on_this_socket.add(event["id"])
-                    self.events[event["id"]] = event
-                    self.last = event["id"]
+                    for event in message if self.batched else [message]:
+                        if event["id"] in on_this_socket:
+                            self.duplicates_on_one_socket += 1
+                        on_this_socket.add(event["id"])
+                        self.events[event["id"]] = event
+                        self.last = event["id"]
             finally:
                 ws.close()
 
@@ -65,10 +70,9 @@ def test_dashboards_miss_no_event_under_load_and_reconnects(olivia, acme, store_
                            stores=[store_a])
     tokens = {m.pk: token_for(m) for m in [*clerks, manager, olivia]}
     codes = [issue(meal).code for _ in range(480)]
-    capacity = {"CHANNEL_CAPACITY": "20", "LIVE_FEED_SWEEP": "0.5"}
-    servers = [Server(**capacity).start(), Server(**capacity).start()]
-    owner_page = Dashboard(servers[0].url, tokens[olivia.pk], start_after)
-    manager_page = Dashboard(servers[1].url, tokens[manager.pk], start_after, reconnect_every=1.0)
+    servers = [Server(LIVE_FEED_SWEEP="0.5").start(), Server(LIVE_FEED_SWEEP="0.5").start()]
+    owner_page = Dashboard(servers[0].url, tokens[olivia.pk], start_after, batched=True)
+    manager_page = Dashboard(servers[1].url, tokens[manager.pk], start_after, reconnect_every=1.0, batched=True)
     owner_client = Dashboard(servers[1].url, tokens[olivia.pk], start_after, reconnect_every=1.5,
                              resumes_after_last=True)
     clients = [owner_page, manager_page, owner_client]
@@ -83,10 +87,24 @@ def test_dashboards_miss_no_event_under_load_and_reconnects(olivia, acme, store_
                 if i % 10 == 0:  # refused attempts are events too
                     post(servers[i % 2].url, "/api/v1/redeem/", tokens[clerks[n].pk], {"code": "1234567"})
 
-        with concurrent.futures.ThreadPoolExecutor(32) as pool:  # a burst: 32 requests at a time
-            for f in [pool.submit(clerk, n) for n in range(8)]:
-                f.result()
+        redis = Redis.from_url(settings.REDIS_URL)
+        cut, kills = threading.Event(), []
 
+        def cut_subscriptions():  # what a Redis restart or a network blip does to the pushes
+            while not cut.wait(0.3):
+                kills.append(redis.client_kill_filter(_type="pubsub"))
+
+        cutter = threading.Thread(target=cut_subscriptions, daemon=True)
+        cutter.start()
+        try:
+            with concurrent.futures.ThreadPoolExecutor(32) as pool:  # a burst: 32 requests at a time
+                for f in [pool.submit(clerk, n) for n in range(8)]:
+                    f.result()
+        finally:
+            cut.set()
+            cutter.join(5)
+
+        assert sum(kills) >= 2  # the servers' subscriptions were cut, more than once
         everything = set(Event.objects.filter(id__gt=start_after).values_list("id", flat=True))
         store_a_only = set(
             Event.objects.filter(id__gt=start_after, store=store_a).values_list("id", flat=True)

@@ -63,6 +63,34 @@ def test_the_owner_sees_a_redemption_arrive(olivia, carol, meal, issue):
     assert isinstance(event["id"], int) and event["at"]
 
 
+def test_a_dashboard_that_asks_for_batches_gets_a_busy_moment_in_one_message(olivia, carol, meal, issue, settings):
+    settings.LIVE_FEED_BATCH = 2.0
+    vouchers = [issue(meal) for _ in range(4)]
+    batched, single = ws_path(olivia) + "&batch=1", ws_path(olivia)
+
+    async def scenario():
+        busy, plain = connect(batched), connect(single)
+        assert (await busy.connect())[0] and (await plain.connect())[0]
+        # The first event after a quiet spell goes out at once, well inside the batch interval.
+        first = await sync_to_async(redeem_as)(carol, vouchers[0].code)
+        at_once = await busy.receive_json_from(timeout=1)
+        answers = [await sync_to_async(redeem_as)(carol, v.code) for v in vouchers[1:]]
+        together = await busy.receive_json_from(timeout=5)
+        nothing_more = await busy.receive_nothing(timeout=0.5)
+        one_by_one = [await plain.receive_json_from(timeout=5) for _ in vouchers]
+        await busy.disconnect()
+        await plain.disconnect()
+        return first, at_once, answers, together, nothing_more, one_by_one
+
+    first, at_once, answers, together, nothing_more, one_by_one = async_to_sync(scenario)()
+    assert [e["redemption"]["id"] for e in at_once] == [first["redemption"]["id"]]
+    assert [e["redemption"]["id"] for e in together] == [a["redemption"]["id"] for a in answers]
+    assert [e["id"] for e in together] == sorted(e["id"] for e in together)
+    assert nothing_more
+    # A dashboard that did not ask still gets each event as a message of its own.
+    assert [e["redemption"]["id"] for e in one_by_one] == [first["redemption"]["id"]] + [a["redemption"]["id"] for a in answers]
+
+
 def test_refused_attempts_are_pushed_too(olivia, carol):
     path = ws_path(olivia)
 

@@ -257,7 +257,7 @@ function setConnection(name) {
 
 function socketUrl() {
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  return scheme + location.host + config.urls.ws + "?after=" + ledger.newest();
+  return scheme + location.host + config.urls.ws + "?batch=1&after=" + ledger.newest();
 }
 
 // ---- wiring ----

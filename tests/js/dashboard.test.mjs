@@ -5,7 +5,7 @@ import { burstWatch } from "../../static/dashboard/js/bursts.js";
 import { PRESETS, changed, presetOf, rangeFrom, rolledOver, shift, today } from "../../static/dashboard/js/days.js";
 import { reasonTitle } from "../../static/dashboard/js/feed.js";
 import { money, tileChange, totals } from "../../static/dashboard/js/figures.js";
-import { backoff } from "../../static/dashboard/js/live.js";
+import { backoff, eventsIn } from "../../static/dashboard/js/live.js";
 import { bars, esc, table } from "../../static/dashboard/js/render.js";
 
 test("today is the merchant's day, whatever zone the browser is in", () => {
@@ -135,4 +135,11 @@ test("bars are as long as their values, the longest filling the room", () => {
   assert.ok(Math.abs(widths[0] - 2 * widths[1]) <= 1, String(widths));
   assert.ok(widths[0] > 300, "the longest fills the room beside the labels");
   assert.equal(widths[2], 0);
+});
+
+test("a batch of the live feed is taken event by event, oldest first; a single event as itself", () => {
+  const one = { type: "redemption.created", id: 7, at: "2026-12-06T12:00:00+08:00" };
+  const two = { type: "voucher.voided", id: 9, at: "2026-12-06T12:00:01+08:00" };
+  assert.deepEqual(eventsIn([one, two]).map((e) => e.id), [7, 9]);
+  assert.deepEqual(eventsIn(one), [one]);
 });

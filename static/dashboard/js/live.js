@@ -13,6 +13,12 @@ export function backoff(retries, random = Math.random) {
   return delay / 2 + random() * delay / 2;
 }
 
+// What one message of the feed carries: a batch (the page asks for them with ?batch=1) is an array
+// of events, oldest first; a single event comes as itself.
+export function eventsIn(data) {
+  return Array.isArray(data) ? data : [data];
+}
+
 // url(): where to connect now (with ?after= the last event seen); onMessage(event) for each event;
 // onState(name): "connecting", "reconnecting", "live", "forbidden" or "signed-out".
 export function connectLive({ url, onMessage, onState }) {
@@ -33,7 +39,7 @@ export function connectLive({ url, onMessage, onState }) {
     };
     socket.onmessage = (m) => {
       heard = Date.now();
-      onMessage(JSON.parse(m.data));
+      eventsIn(JSON.parse(m.data)).forEach(onMessage);
     };
     socket.onclose = (e) => {
       socket = null;
