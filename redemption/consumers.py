@@ -2,6 +2,7 @@
 
 import asyncio
 import collections
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -149,19 +150,26 @@ class Sweeper:
             return
         settled_before = timezone.now() - dt.timedelta(seconds=settings.LIVE_FEED_SETTLE)
         rows = await _rows_after(min(s.low for s in sockets))
-        owed = {s: [i for i, merchant, store, _ in rows if s.owes(i, merchant, store)] for s in sockets}
+        # What the pushes brought, the Relay handed to every socket then open; a socket opened
+        # since read it in its catch-up. So only what no push brought is owed: usually nothing.
+        pushed = relay().pushed
+        unpushed = [row for row in rows if row[0] not in pushed]
+        owed = {s: [i for i, merchant, store, _ in unpushed if s.owes(i, merchant, store)] for s in sockets}
         found = await _events_by_id(sorted({i for ids in owed.values() for i in ids}))
         rendered = {}  # (id, time zone) -> message
         for socket, ids in owed.items():
             messages = []
             for i in ids:
-                if i in found:
+                # A push may have come while the table was read: then the Relay has handed it out.
+                if i in found and i not in relay().pushed:
                     if (i, socket.tz) not in rendered:
                         rendered[i, socket.tz] = events.message(found[i], socket.tz)
                     messages.append(rendered[i, socket.tz])
             if messages and socket in self.sockets:
                 await socket.deliver(messages)
         self.settled = max([self.settled, *(i for i, _, _, at in rows if at < settled_before)])
+        relay().forget(self.settled)
+        await relay().resubscribe()
         for socket in sockets:
             socket.settle(self.settled)
         # A sign-out is pushed to its sockets too; this catches one whose push was lost.
@@ -191,19 +199,19 @@ class Relay:
         self.members = collections.defaultdict(set)  # group -> sockets
         self.lock = asyncio.Lock()
         self.channel = self.task = None
+        self.layer = None
+        self.subscribed = set()  # the groups Redis has our subscription to
+        self.pushed = set()  # ids of the events handed out, above the sweep's `settled`
         self.held = {}  # group -> events held for the batched sockets, oldest first
         self.tick = None  # the task that sends what is held
         self.last_tick = float("-inf")  # the loop's time of the last one
 
     async def join(self, layer, groups, socket):
         async with self.lock:
-            if self.channel is None:
-                self.channel = await layer.new_channel()
-                self.task = asyncio.get_running_loop().create_task(self.receive_forever(layer, self.channel))
+            self.layer = layer
             for group in groups:
-                if not self.members[group]:
-                    await layer.group_add(group, self.channel)
                 self.members[group].add(socket)
+            await self._subscribe(groups)
 
     async def leave(self, layer, groups, socket):
         async with self.lock:
@@ -211,10 +219,34 @@ class Relay:
                 self.members[group].discard(socket)
                 if not self.members[group]:
                     del self.members[group]
-                    await layer.group_discard(group, self.channel)
+                    if group in self.subscribed:
+                        self.subscribed.discard(group)
+                        with contextlib.suppress(Exception):  # Redis is down: nothing to leave
+                            await layer.group_discard(group, self.channel)
             if not self.members and self.task is not None:
                 self.task.cancel()
                 self.channel = self.task = None
+                self.subscribed.clear()
+
+    async def resubscribe(self):
+        """Subscribe to the groups a Redis that was down made us miss (the sweep calls this)."""
+        async with self.lock:
+            missing = [g for g in self.members if g not in self.subscribed]
+            if missing:
+                await self._subscribe(missing)
+
+    async def _subscribe(self, groups):
+        # With Redis down the sockets still open and are fed by the sweep; this is tried again then.
+        try:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel()
+                self.task = asyncio.get_running_loop().create_task(self.receive_forever(self.layer, self.channel))
+            for group in groups:
+                if group not in self.subscribed:
+                    await self.layer.group_add(group, self.channel)
+                    self.subscribed.add(group)
+        except Exception:
+            log.warning("live push: could not subscribe to Redis; the sweep tries again", exc_info=True)
 
     async def receive_forever(self, layer, channel):
         while True:
@@ -234,6 +266,7 @@ class Relay:
             for socket in sockets:
                 await socket.signed_out()
             return
+        self.pushed.update(e["id"] for e in message["events"])
         batched = [s for s in sockets if s.batched]
         if batched:
             self.held.setdefault(group, []).extend(message["events"])
@@ -245,7 +278,7 @@ class Relay:
             for socket in sockets:
                 if not socket.batched:
                     text = text or json.dumps(event)
-                    await socket.deliver([event], text)
+                    await socket.deliver([event], text, pushed=True)
 
     async def send_held(self, delay):
         if delay:
@@ -259,7 +292,11 @@ class Relay:
             if groups not in batches:
                 batch = sorted((e for g in groups for e in held[g]), key=lambda e: e["id"])
                 batches[groups] = batch, json.dumps(batch)
-            await socket.deliver(*batches[groups])
+            await socket.deliver(*batches[groups], pushed=True)
+
+    def forget(self, settled):
+        """The sweep has offered every event up to `settled` to every socket: forget those."""
+        self.pushed = {i for i in self.pushed if i > settled}
 
 
 _per_loop = weakref.WeakKeyDictionary()
@@ -328,9 +365,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         self.device_id = device_id
         if device_id is not None:
             self.watched.append(devices.device_group(device_id))
-        self.layer = get_channel_layer()
-        await relay().join(self.layer, self.watched, self)
         self.sent = {}  # id -> when it happened (as sent), for ids above `low`
+        self.catching_up = True  # till then, what the Relay pushes is remembered too
         after = parse_qs(self.scope.get("query_string", b"").decode()).get("after", [None])[0]
         # Without ?after, the feed starts now. With it, everything after that id comes first, and
         # the recent events before it again, as one of them may have committed after it was sent:
@@ -339,10 +375,14 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             self.low = await _resume_low(self.events, min(int(after), MAX_ID))
         else:
             self.low = newest
+        # Pushes first, then the catch-up's read: whatever commits in between comes one way or both.
+        self.layer = get_channel_layer()
+        await relay().join(self.layer, self.watched, self)
         # The first catch-up reads this socket's own scope; from then on the process's sweep covers
         # it. Every event up to what had settled before the catch-up read has been offered by it.
         settled = sweeper().settled
         await self.catch_up()
+        self.catching_up = False
         self.settle(settled)
         sweeper().join(self)
 
@@ -385,16 +425,19 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             self.low = settled
             self.sent = {i: at for i, at in self.sent.items() if i > self.low}
 
-    async def deliver(self, messages, text=None):
+    async def deliver(self, messages, text=None, pushed=False):
         """Send those of `messages` (oldest first) this socket has not had: one by one, or as one
-        batch. `text` is the JSON of all of them (of the one, unbatched), when the caller has it."""
+        batch. `text` is the JSON of all of them (of the one, unbatched), when the caller has it.
+        What the Relay hands out (`pushed`) it hands out once; what the catch-up and the sweeps
+        send is remembered here, against a push of the same event arriving after them."""
         new = [m for m in messages if m["id"] > self.low and m["id"] not in self.sent]
         if len(new) != len(messages):
             text = None
-        for m in new:
-            self.sent[m["id"]] = m["at"]
         if not new:
             return
+        if not pushed or self.catching_up:
+            for m in new:
+                self.sent[m["id"]] = m["at"]
         if self.batched:
             await self.send(text_data=text or json.dumps(new))
         else:
