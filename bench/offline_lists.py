@@ -13,7 +13,7 @@ them): 20,000 real derivations would take minutes and change no byte of the list
 are HMACs of the digests either way. The few codes the browser scans have real digests.
 
 Usage: .venv/bin/python bench/offline_lists.py [--vouchers 20000] [--write]
-(--write appends the run to bench/RESULTS.md).
+(--write adds the run to bench/RESULTS.md).
 """
 
 import argparse
@@ -29,6 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import djangoenv
+import report as report_file
 
 TARGETS = {"first_list_gzip": 400 * 1024, "refresh_unchanged": 5 * 1024, "scan_ms": 50}
 SCANNED = 5
@@ -193,7 +194,7 @@ def report(count, figures, chromium, load_start, load_end):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--vouchers", type=int, default=20000)
-    parser.add_argument("--write", action="store_true", help="append the run to bench/RESULTS.md")
+    parser.add_argument("--write", action="store_true", help="add the run to bench/RESULTS.md")
     args = parser.parse_args()
     load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     djangoenv.throwaway_database(os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/redemption_bench_offline"))
@@ -203,8 +204,7 @@ def main():
     text = report(args.vouchers, figures, chromium, load_start, " ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(text)
     if args.write:
-        with open(Path(djangoenv.ROOT) / "bench" / "RESULTS.md", "a") as results:
-            results.write("\n<!-- offline lists run -->\n" + text)
+        report_file.save(text)
     return 0
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 RUN_MARK = "<!-- bench run -->"
-KEEP_RUNS = 5
+KEEP_RUNS = 8  # one of each bench, and a few earlier runs to compare
 TARGET_RATIO = 0.5  # redeem req/s at least half of the floor's, at each of TARGET_LEVELS clients
 TARGET_LEVELS = (8, 32)
 TARGET_P99_FACTOR = 2  # redeem p99 at most twice the floor's, at P99_LEVEL clients
@@ -148,5 +148,5 @@ def save(text):
     """Newest run first, the previous ones kept below it so noisy runs can be compared."""
     old = RESULTS.read_text().split(RUN_MARK)[1:] if RESULTS.exists() else []
     runs = [text] + [run.strip() + "\n" for run in old][: KEEP_RUNS - 1]
-    head = "# Benchmark results\n\nWritten by `bench/run.py` and `bench/first_load.py`; see bench/README.md for how to read them.\n\n"
+    head = "# Benchmark results\n\nWritten by `bench/run.py`, `bench/first_load.py`, `bench/offline_lists.py --write` and `bench/dashboards.py --write`; see bench/README.md for how to read them.\n\n"
     RESULTS.write_text(head + "".join(f"{RUN_MARK}\n{run}\n" for run in runs))

@@ -286,8 +286,11 @@ SPECTACULAR_SETTINGS = {
 # The live feed (redemption.consumers): how often each dashboard's socket looks in the event table
 # for what its pushes missed, and how long a transaction may take from drawing an event id to commit.
 LIVE_FEED_SWEEP = envfloat("LIVE_FEED_SWEEP", 2.0)
-# A dashboard that asks for batches (?batch=1) is sent at most one message per this many seconds.
-LIVE_FEED_BATCH = envfloat("LIVE_FEED_BATCH", 0.05)
+# A dashboard that asks for batches (?batch=1) is sent at most one message per this many seconds,
+# and a server process sends its batched dashboards at most this many messages a second in all (the
+# interval grows with the dashboards a batch goes to).
+LIVE_FEED_BATCH = envfloat("LIVE_FEED_BATCH", 0.02)
+LIVE_FEED_MESSAGES = envint("LIVE_FEED_MESSAGES", 2000)
 LIVE_FEED_SETTLE = 30
 # Offline at the counter: the most vouchers one snapshot carries (the newest first).
 OFFLINE_SNAPSHOT_MAX = envint("OFFLINE_SNAPSHOT_MAX", 20000)

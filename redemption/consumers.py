@@ -186,13 +186,13 @@ class Relay:
     messages, each taken off Redis apart). Sockets have no channel of their own, so this loop is
     the only reader: a read that times out on a busy Redis costs a retry, not the sockets.
 
-    A socket that asked for batches (?batch=1) gets what arrives for it within LIVE_FEED_BATCH
-    seconds of its last message as one message: the events, oldest first, in a JSON array. The
-    batches are made once a tick for the whole process and encoded once for all the sockets that
-    watch the same groups. At a quiet counter an event still goes out the moment it arrives; at a
-    busy one, each dashboard is sent a few messages a second instead of one per redemption (one
-    per redemption to 200 dashboards was 100,000 WebSocket messages a second at 500 redeems a
-    second, and drowned the server's loop).
+    A socket that asked for batches (?batch=1) gets what arrives for it between two ticks as one
+    message: the events, oldest first, in a JSON array. The batches are made once a tick for the
+    whole process and encoded once for all the sockets that watch the same groups. The first event
+    after a quiet spell goes out at once; while events keep coming, the ticks are LIVE_FEED_BATCH
+    apart, or further when the last tick went to so many sockets that LIVE_FEED_MESSAGES a second
+    would be passed (one message per redemption to 200 dashboards was 100,000 WebSocket messages a
+    second at 500 redeems a second, and drowned the server's loop).
     """
 
     def __init__(self):
@@ -205,6 +205,7 @@ class Relay:
         self.held = {}  # group -> events held for the batched sockets, oldest first
         self.tick = None  # the task that sends what is held
         self.last_tick = float("-inf")  # the loop's time of the last one
+        self.interval = 0.0  # how long after it the next may be
 
     async def join(self, layer, groups, socket):
         async with self.lock:
@@ -272,7 +273,7 @@ class Relay:
             self.held.setdefault(group, []).extend(message["events"])
             if self.tick is None:
                 loop = asyncio.get_running_loop()
-                self.tick = loop.create_task(self.send_held(max(0.0, self.last_tick + settings.LIVE_FEED_BATCH - loop.time())))
+                self.tick = loop.create_task(self.send_held(max(0.0, self.last_tick + self.interval - loop.time())))
         for event in message["events"]:
             text = None  # encoded once, for every socket of the group that takes events one by one
             for socket in sockets:
@@ -293,6 +294,7 @@ class Relay:
                 batch = sorted((e for g in groups for e in held[g]), key=lambda e: e["id"])
                 batches[groups] = batch, json.dumps(batch)
             await socket.deliver(*batches[groups], pushed=True)
+        self.interval = max(settings.LIVE_FEED_BATCH, len(sockets) / settings.LIVE_FEED_MESSAGES)
 
     def forget(self, settled):
         """The sweep has offered every event up to `settled` to every socket: forget those."""
