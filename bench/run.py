@@ -35,7 +35,7 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/redemption_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # Fresh codes are seeded for this many redeems per second at most; a faster app runs out and says so.
-REDEEM_RATE_CEILING = 500
+REDEEM_RATE_CEILING = 1000
 # pgbench vouchers per level: room for this many transactions per second without reusing one.
 PGBENCH_TPS_CEILING = 2000
 # A run that starts with a higher 1-minute load average is marked NOISY and not quoted.

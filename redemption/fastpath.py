@@ -224,7 +224,7 @@ def _row(row):
 
 
 async def check(request):
-    """(member, store, voucher, None) for a check this path served, else raises Declined."""
+    """(member, store, voucher, None, None) for a check this path served, else raises Declined."""
     token, parsed, _uses, store_id, _key = request_facts(request)
     now = timezone.now()
     params = {"token": token, "key": parsed.code, "store": store_id, "now": now, "uses": 1, "live": False,
@@ -237,11 +237,12 @@ async def check(request):
         if broken or in_order > 1:
             raise Declined
         await conn.execute(CHECKED, _attempt_params(member, store, voucher, parsed, "check", "redeemable", now))
-    return member, store, voucher, None
+    return member, store, voucher, None, None
 
 
 async def redeem(request):
-    """(member, store, voucher, redemption) for a redeem this path served, else raises Declined.
+    """(member, store, voucher, redemption, the event's data) for a redeem this path served, else
+    raises Declined.
 
     Two statements, each its own transaction: the lookup reads, the write changes. The write takes
     the uses only from the voucher as the lookup saw it, so nothing is written unless the answer
@@ -271,7 +272,8 @@ async def redeem(request):
         )
         try:
             cursor = await conn.execute(WRITE, {
-                **params, **hotpath.clock_params(now, member.merchant.tz),
+                "now": now, "uses": uses, "live": False, "stale_qr": False, "idem": key,
+                **hotpath.clock_params(now, member.merchant.tz),
                 **_attempt_params(member, store, voucher, parsed, "redeem", "redeemed", now),
                 "seen": seen, "channel": voucher.channel, "order_no": voucher.order_no,
                 "redemption": redemption_id, "value": redemption.value, "event": event_id,
@@ -285,7 +287,7 @@ async def redeem(request):
         if not counted:  # its order had no total yet (a voucher made outside the services)
             await conn.execute(*hotpath.recount_statement(voucher.merchant_id, [(voucher.channel, voucher.order_no)]))
     events.push_from_loop(event, member.merchant.tz)
-    return member, store, voucher, redemption
+    return member, store, voucher, redemption, event.data
 
 
 def _attempt_params(member, store, voucher, parsed, kind, result, now):

@@ -60,16 +60,18 @@ class CheckInput(serializers.Serializer):
 OUTCOME_SCHEMA = {200: schema.Outcome, **schema.refusals(400, 403, 404, 409, 422, 429)}
 
 
-def outcome_body(result, store, voucher, redemption, tz, order=None):
+def outcome_body(result, store, voucher, redemption, tz, order=None, said=None):
+    """The counter's answer. `said`: the data of the redemption's event, when the caller has it
+    (it presents the same voucher and redemption)."""
     body = {
         "ok": True,
         "result": result,
         "message": _("Redeemed.") if result == "redeemed" else _("Valid: can be redeemed."),
         "store": present.store_ref(store),
-        "voucher": present.voucher_data(voucher, tz),
+        "voucher": said["voucher"] if said else present.voucher_data(voucher, tz),
     }
     if redemption is not None:
-        body["redemption"] = present.redemption_data(redemption, tz)
+        body["redemption"] = said["redemption"] if said else present.redemption_data(redemption, tz)
     if order:
         body["order"] = present.order_data(order, tz)
     return body

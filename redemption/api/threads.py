@@ -37,8 +37,9 @@ def finished(response):
 
 
 def answer(result, served):
-    member, store, voucher, redemption = served
-    body = outcome_body(result, store, voucher, redemption, member.merchant.tz)
+    member, store, voucher, redemption, said = served
+    # A redeem's event says of the voucher and the redemption what the answer says: made once.
+    body = outcome_body(result, store, voucher, redemption, member.merchant.tz, said=said)
     return JsonResponse(body, json_dumps_params={"ensure_ascii": False, "separators": (",", ":")})
 
 
