@@ -18,6 +18,7 @@ conditions on the newest row version), the database's CHECK, the unique idempote
 """
 
 import asyncio
+import functools
 import json
 
 import psycopg
@@ -203,8 +204,14 @@ async def pool():
     return _pool
 
 
+@functools.cache
+def _on_postgresql():
+    # Asked once: in the event loop, each look at `connection` costs a lookup in asgiref's Local.
+    return connection.vendor == "postgresql"
+
+
 def serves(request):
-    return connection.vendor == "postgresql" and request.method == "POST"
+    return request.method == "POST" and _on_postgresql()
 
 
 def _row(row):

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.utils.dateparse import parse_date, parse_datetime, parse_time
 
 from redemption.models import Attempt, DailyTotal, Event, OrderTotal, Product, Redemption, Voucher
@@ -54,7 +54,7 @@ def _convert(field, value):
 
 def _build(model, fields, values):
     values = [_convert(f, v) for f, v in zip(fields, values)]
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+    return model.from_db(DEFAULT_DB_ALIAS, [f.attname for f in fields], values)
 
 
 def _db_time(moment):
