@@ -12,7 +12,6 @@ Usage: .venv/bin/python bench/dashboards.py [--shape chain|crowd] [--dashboards 
 
 import argparse
 import asyncio
-import base64
 import collections
 import json
 import multiprocessing
@@ -29,7 +28,7 @@ import djangoenv
 import report as report_file
 import loadgen
 import servers
-from live_push import masked, read_frame
+from live_push import masked, open_dashboard, read_frame
 
 URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/redemption_dashboards_bench")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -96,15 +95,7 @@ def seed(codes_needed, shape, count):
 
 async def dashboard(port, token, out, ready, last):
     """One dashboard: every event it receives, as (event id, store id, received, written)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    key = base64.b64encode(secrets.token_bytes(16)).decode()
-    writer.write(
-        f"GET /ws/dashboard/?batch=1&token={token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-        f"Origin: http://127.0.0.1\r\n\r\n".encode()
-    )
-    status = await reader.readuntil(b"\r\n\r\n")
-    assert status.startswith(b"HTTP/1.1 101"), status[:80]
+    reader, writer = await open_dashboard(port, token)
     # The pong comes once the server has finished connecting the socket (its first catch-up too).
     writer.write(masked(0x1, b'{"type":"ping"}'))
     while True:

@@ -60,7 +60,8 @@ def masked(opcode, payload):
     return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + body
 
 
-async def dashboard(port, token, arrivals, ready):
+async def open_dashboard(port, token):
+    """A dashboard's WebSocket as the page opens it (?batch=1), the handshake done: (reader, writer)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     key = base64.b64encode(secrets.token_bytes(16)).decode()
     writer.write(
@@ -70,6 +71,11 @@ async def dashboard(port, token, arrivals, ready):
     )
     status = await reader.readuntil(b"\r\n\r\n")
     assert status.startswith(b"HTTP/1.1 101"), status[:80]
+    return reader, writer
+
+
+async def dashboard(port, token, arrivals, ready):
+    reader, writer = await open_dashboard(port, token)
     ready.release()
     while True:
         opcode, payload = await read_frame(reader)
